@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX `users_realm_phone_unique` ON `users` (`realm`,`phone_number`);

@@ -1,0 +1,1 @@
+ALTER TABLE `webauthn_credentials` ADD `last_assertion` text;

@@ -1,0 +1,287 @@
+/**
+ * The access-token verifier (design §5). Runs anywhere with `fetch` and WebCrypto:
+ * Workers, Node 20+, Deno, Bun and browsers.
+ */
+import { errors as joseErrors, importJWK, jwtVerify, type CryptoKey as JoseCryptoKey } from "jose";
+import type { AccessTokenClaims } from "../shared/claims";
+
+/** Why a token was refused. A closed set: switch on it exhaustively. */
+export type VerifyErrorCode =
+  /** Not a compact JWS of the expected shape, or a header/claim of the wrong type. */
+  | "malformed"
+  /** `alg` is anything but ES256 (`none`, HS256, RS256, ...). */
+  | "unsupported-algorithm"
+  /** The header asks for something we refuse: `crit`, or a key or key URL (`jwk`, `jku`, `x5u`, `x5c`). */
+  | "unsupported-header"
+  /** `typ` is not `JWT`. */
+  | "invalid-type"
+  /** No key with this `kid` in the JWKS, even after a refetch. */
+  | "unknown-key"
+  | "invalid-signature"
+  | "expired"
+  | "not-yet-valid"
+  | "invalid-issuer"
+  | "invalid-audience"
+  /** A required claim is missing or has the wrong type, or `iat` is in the future. */
+  | "invalid-claims"
+  /** The JWKS could not be fetched and no keys are cached. */
+  | "jwks-unavailable";
+
+export type VerifyResult<Claims = AccessTokenClaims> =
+  | { ok: true; claims: Claims }
+  | { ok: false; code: VerifyErrorCode };
+
+export interface VerifierOptions {
+  /** Exact expected `iss`, e.g. `https://auth.example.com`. */
+  issuer: string;
+  /** Expected `aud`, when the issuer sets one. */
+  audience?: string;
+  /** Defaults to `<issuer>/.well-known/jwks.json`. */
+  jwksUrl?: string;
+  /** Defaults to the global `fetch`. */
+  fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+  /** Leeway for `exp`, `nbf` and `iat`. Default 30. */
+  clockToleranceSeconds?: number;
+  /** How long a fetched JWKS is trusted before it is refetched. Default 600. */
+  cacheMaxAgeSeconds?: number;
+  /** Minimum time between two refetches caused by unknown `kid`s. Default 30. */
+  cooldownSeconds?: number;
+  /** Abort a JWKS fetch after this long. Default 5000. */
+  fetchTimeoutMs?: number;
+  /** Tokens longer than this are refused before any parsing. Default 8192. */
+  maxTokenLength?: number;
+  /** Clock in epoch milliseconds; for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface Verifier<Claims = AccessTokenClaims> {
+  verify(token: string): Promise<VerifyResult<Claims>>;
+  /** Counters for monitoring and tests. */
+  stats(): { jwksFetches: number; cachedKeys: number };
+}
+
+const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+const DEFAULT_CACHE_MAX_AGE_SECONDS = 600;
+const DEFAULT_COOLDOWN_SECONDS = 30;
+const DEFAULT_FETCH_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+const MAX_JWKS_BYTES = 64 * 1024;
+const MAX_JWKS_KEYS = 32;
+const MAX_KID_LENGTH = 256;
+/** An ES256 signature is exactly 64 bytes R‖S (RFC 7518 §3.4): 86 base64url characters. */
+const ES256_SIGNATURE_LENGTH = 86;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const FORBIDDEN_HEADERS = ["crit", "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
+
+interface CachedKey {
+  x: string;
+  y: string;
+  key: JoseCryptoKey;
+}
+
+class VerifyFailure extends Error {
+  constructor(readonly code: VerifyErrorCode) {
+    super(code);
+  }
+}
+
+/**
+ * Creates a verifier for one issuer. Create it once (module scope) and reuse it:
+ * it caches the JWKS and the imported keys.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier } from "edgeauth/client";
+ *
+ * const verifier = createVerifier({ issuer: "https://auth.example.com" });
+ * const result = await verifier.verify(token);
+ * if (result.ok) console.log(result.claims.sub);
+ * else console.log("refused:", result.code);
+ * ```
+ */
+export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOptions): Verifier<Claims> {
+  const issuer = options.issuer;
+  const jwksUrl = options.jwksUrl ?? `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`;
+  const fetchJwks = options.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
+  // Read through a closure so that a faked global clock (tests) is honoured.
+  const now = options.now ?? (() => Date.now());
+  const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const cacheMaxAgeMs = (options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS) * 1000;
+  const cooldownMs = (options.cooldownSeconds ?? DEFAULT_COOLDOWN_SECONDS) * 1000;
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+  const maxTokenLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+
+  let keys = new Map<string, CachedKey>();
+  let fetchedAt: number | null = null;
+  let lastFetchStartedAt = Number.NEGATIVE_INFINITY;
+  let inFlight: Promise<void> | null = null;
+  let jwksFetches = 0;
+
+  async function loadJwks(): Promise<void> {
+    jwksFetches++;
+    lastFetchStartedAt = now();
+    const response = await fetchJwks(jwksUrl, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(fetchTimeoutMs),
+    });
+    if (!response.ok) throw new Error(`JWKS fetch answered ${response.status}`);
+    const text = await response.text();
+    if (text.length > MAX_JWKS_BYTES) throw new Error("JWKS document is too large");
+    keys = await importKeySet(JSON.parse(text), keys);
+    fetchedAt = now();
+  }
+
+  /** Starts a fetch or joins the one in flight; never throws. */
+  function refresh(): Promise<void> {
+    inFlight ??= loadJwks()
+      .catch(() => {
+        // Keep the keys we had: a failing JWKS endpoint must not revoke valid keys.
+      })
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
+  }
+
+  async function keyFor(kid: string): Promise<JoseCryptoKey> {
+    const canFetch = () => inFlight !== null || now() - lastFetchStartedAt >= cooldownMs;
+    // Cold start or stale set: every caller waits on the same fetch. A failed fetch
+    // is retried after the cooldown, so a JWKS outage is not a fetch per request.
+    const stale = fetchedAt === null || now() - fetchedAt > cacheMaxAgeMs;
+    if (stale && canFetch()) await refresh();
+    if (fetchedAt === null) throw new VerifyFailure("jwks-unavailable");
+    let cached = keys.get(kid);
+    // An unknown kid is what a rotation looks like: one refetch, at most one per cooldown.
+    if (cached === undefined && canFetch()) {
+      await refresh();
+      cached = keys.get(kid);
+    }
+    if (cached === undefined) throw new VerifyFailure("unknown-key");
+    return cached.key;
+  }
+
+  async function verifyOrThrow(token: unknown): Promise<Claims> {
+    if (typeof token !== "string" || token.length > maxTokenLength || !COMPACT_JWS.test(token)) {
+      throw new VerifyFailure("malformed");
+    }
+    const [encodedHeader, , signature] = token.split(".") as [string, string, string];
+    const header = decodeJsonObject(encodedHeader);
+    if (header.alg !== "ES256") throw new VerifyFailure("unsupported-algorithm");
+    // Checked after `alg`, so that an HS256 token (32-byte MAC) reports its algorithm.
+    if (signature.length !== ES256_SIGNATURE_LENGTH) throw new VerifyFailure("malformed");
+    if (FORBIDDEN_HEADERS.some((name) => name in header)) throw new VerifyFailure("unsupported-header");
+    if (header.typ !== "JWT") throw new VerifyFailure("invalid-type");
+    const kid = header.kid;
+    if (typeof kid !== "string" || kid.length === 0 || kid.length > MAX_KID_LENGTH) throw new VerifyFailure("malformed");
+
+    const key = await keyFor(kid);
+    const currentMs = now();
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ["ES256"],
+        issuer,
+        ...(options.audience === undefined ? {} : { audience: options.audience }),
+        clockTolerance,
+        currentDate: new Date(currentMs),
+        typ: "JWT",
+        requiredClaims: ["sub", "iat", "exp"],
+      }));
+    } catch (error) {
+      throw new VerifyFailure(codeForJoseError(error));
+    }
+    if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new VerifyFailure("invalid-claims");
+    if (typeof payload.iat !== "number" || payload.iat > currentMs / 1000 + clockTolerance) {
+      throw new VerifyFailure("invalid-claims");
+    }
+    return payload as Claims;
+  }
+
+  return {
+    async verify(token) {
+      try {
+        return { ok: true, claims: await verifyOrThrow(token) };
+      } catch (error) {
+        if (error instanceof VerifyFailure) return { ok: false, code: error.code };
+        return { ok: false, code: "malformed" };
+      }
+    },
+    stats() {
+      return { jwksFetches, cachedKeys: keys.size };
+    },
+  };
+}
+
+function decodeJsonObject(segment: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    const binary = atob(segment.replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new VerifyFailure("malformed");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new VerifyFailure("malformed");
+  return parsed as Record<string, unknown>;
+}
+
+function codeForJoseError(error: unknown): VerifyErrorCode {
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "invalid-signature";
+  if (error instanceof joseErrors.JWTExpired) return "expired";
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case "nbf":
+        return "not-yet-valid";
+      case "iss":
+        return "invalid-issuer";
+      case "aud":
+        return "invalid-audience";
+      case "typ":
+        return "invalid-type";
+      default:
+        return "invalid-claims";
+    }
+  }
+  return "malformed";
+}
+
+/**
+ * Validates a JWKS document and imports its keys. Only EC P-256 public keys meant
+ * for ES256 signatures are kept (honouring `use` and `key_ops`); a key carrying a
+ * private member, and every key whose `kid` appears twice, is dropped.
+ */
+async function importKeySet(document: unknown, previous: Map<string, CachedKey>): Promise<Map<string, CachedKey>> {
+  if (typeof document !== "object" || document === null || !Array.isArray((document as { keys?: unknown }).keys)) {
+    throw new Error("JWKS document has no keys array");
+  }
+  const candidates = ((document as { keys: unknown[] }).keys).slice(0, MAX_JWKS_KEYS);
+  const kidCounts = new Map<string, number>();
+  for (const jwk of candidates) {
+    const kid = (jwk as { kid?: unknown } | null)?.kid;
+    if (typeof kid === "string") kidCounts.set(kid, (kidCounts.get(kid) ?? 0) + 1);
+  }
+  const imported = new Map<string, CachedKey>();
+  for (const candidate of candidates) {
+    if (typeof candidate !== "object" || candidate === null) continue;
+    const jwk = candidate as Record<string, unknown>;
+    const { kid, x, y } = jwk;
+    if (typeof kid !== "string" || kidCounts.get(kid) !== 1) continue;
+    if (jwk.kty !== "EC" || jwk.crv !== "P-256" || typeof x !== "string" || typeof y !== "string") continue;
+    if ("d" in jwk) continue;
+    if (jwk.alg !== undefined && jwk.alg !== "ES256") continue;
+    if (jwk.use !== undefined && jwk.use !== "sig") continue;
+    if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) continue;
+    const known = previous.get(kid);
+    if (known !== undefined && known.x === x && known.y === y) {
+      imported.set(kid, known);
+      continue;
+    }
+    try {
+      const key = (await importJWK({ kty: "EC", crv: "P-256", x, y }, "ES256")) as JoseCryptoKey;
+      imported.set(kid, { x, y, key });
+    } catch {
+      // Not a point on the curve, or not decodable: skip the key, keep the rest.
+    }
+  }
+  return imported;
+}

@@ -1,0 +1,68 @@
+/** The Hono app, built once at module scope (style habit 1). */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { configFor } from "./config";
+import { createRequestContext, type AppEnv } from "./context";
+import { DEFAULT_REALM } from "./db/schema";
+import { AuthError } from "./errors";
+import { adminKeyRoutes } from "./routes/admin-keys";
+import { anonymousRoutes } from "./routes/anonymous";
+import { patRoutes } from "./routes/pat";
+import { mfaRoutes } from "./routes/mfa";
+import { passwordlessSmsRoutes } from "./routes/passwordless-sms";
+import { devRoutes } from "./routes/dev";
+import { emailRoutes } from "./routes/email";
+import { passwordlessEmailRoutes } from "./routes/passwordless-email";
+import { emailPasswordRoutes } from "./routes/email-password";
+import { sessionRoutes } from "./routes/session";
+import { systemRoutes } from "./routes/system";
+import { userRoutes } from "./routes/user";
+import { webauthnRoutes } from "./routes/webauthn";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  const config = configFor(c.env);
+  // Only the default realm exists yet; it is served at the root (design §7).
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+  c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, waitUntil));
+  await next();
+});
+
+// Browser apps on other origins call the end-user API with bearer tokens. No
+// cookies are involved, so credentials stay off and `*` is a safe default.
+app.use(
+  cors({
+    origin: (origin, c) => {
+      const allowed = c.var.context.config.corsAllowedOrigins;
+      return allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null;
+    },
+    allowHeaders: ["authorization", "content-type"],
+    allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+    maxAge: 86_400,
+  }),
+);
+
+app.route("/", systemRoutes);
+app.route("/", emailPasswordRoutes);
+app.route("/", sessionRoutes);
+app.route("/", userRoutes);
+app.route("/", emailRoutes);
+app.route("/", passwordlessEmailRoutes);
+app.route("/", anonymousRoutes);
+app.route("/", patRoutes);
+app.route("/", mfaRoutes);
+app.route("/", passwordlessSmsRoutes);
+app.route("/", webauthnRoutes);
+app.route("/", adminKeyRoutes);
+app.route("/", devRoutes);
+
+app.notFound((c) => c.json(new AuthError("not-found").toBody(), 404));
+
+// The only place an error becomes a response (style habit 3).
+app.onError((error, c) => {
+  if (error instanceof AuthError) return c.json(error.toBody(), error.status);
+  console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
+  const internal = new AuthError("internal-server-error");
+  return c.json(internal.toBody(), 500);
+});

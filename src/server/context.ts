@@ -1,0 +1,36 @@
+/** What every handler works with, derived once per request by the app's middleware. */
+import type { Context } from "hono";
+import { drizzle } from "drizzle-orm/d1";
+import type { Config } from "./config";
+import type { Database } from "./db/users";
+
+export interface Realm {
+  id: string;
+  /** The `iss` of this realm's access tokens. */
+  issuer: string;
+}
+
+export interface RequestContext {
+  env: Env;
+  config: Config;
+  db: Database;
+  realm: Realm;
+  /** Work that may finish after the response (mail delivery). */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { context: RequestContext };
+}
+
+export type AppContext = Context<AppEnv>;
+
+export function createRequestContext(
+  env: Env,
+  config: Config,
+  realm: Realm,
+  waitUntil: (promise: Promise<unknown>) => void,
+): RequestContext {
+  return { env, config, db: drizzle(env.DB), realm, waitUntil };
+}

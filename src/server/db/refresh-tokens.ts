@@ -1,0 +1,147 @@
+/** Queries of the session aggregate: refresh-token rows and their families. */
+import { and, eq, gt, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { refreshTokens, users, type RefreshTokenRow, type UserRow } from "./schema";
+import { parseRoles, rolesJson, type Database, type UserWithRoles } from "./users";
+
+export interface NewRefreshToken {
+  id: string;
+  realm: string;
+  userId: string;
+  familyId: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export function insertRefreshTokenStatement(db: Database, row: NewRefreshToken) {
+  return db.insert(refreshTokens).values(row);
+}
+
+/**
+ * Inserts the session only if `guard` holds when the statement runs: batched
+ * after the write that checks a credential, the session exists exactly when that
+ * check passed, in one transaction.
+ */
+export function insertRefreshTokenIfStatement(db: Database, row: NewRefreshToken, guard: SQL) {
+  // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at.
+  return db
+    .insert(refreshTokens)
+    .select(
+      sql`SELECT ${row.id}, ${row.realm}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL WHERE ${guard}`,
+    );
+}
+
+/** A refresh-token row found by its hash, with its owner, in one round trip. */
+export async function findRefreshTokenByHash(
+  db: Database,
+  realm: string,
+  tokenHash: string,
+): Promise<{ token: RefreshTokenRow; user: UserWithRoles } | null> {
+  const rows = await db
+    .select({ token: refreshTokens, user: users, roles: rolesJson })
+    .from(refreshTokens)
+    .innerJoin(users, eq(users.id, refreshTokens.userId))
+    .where(and(eq(refreshTokens.realm, realm), eq(refreshTokens.tokenHash, tokenHash)))
+    .limit(1);
+  const row = rows[0];
+  return row ? { token: row.token, user: { ...(row.user as UserRow), roles: parseRoles(row.roles) } } : null;
+}
+
+export interface RotationInput {
+  realm: string;
+  parentHash: string;
+  child: { id: string; tokenHash: string; expiresAt: number };
+  now: number;
+  /** A parent rotated at or after this time may hand out its child again. */
+  graceStart: number;
+}
+
+export interface RotationOutcome {
+  parent: Pick<RefreshTokenRow, "id" | "familyId" | "expiresAt" | "rotatedAt" | "revokedAt">;
+  user: UserWithRoles;
+  /** null: the child does not exist; otherwise whether it has been revoked. */
+  childRevoked: boolean | null;
+}
+
+/**
+ * One round trip, one transaction: inserts the parent's child (only while the
+ * parent is live and either unrotated or rotated inside the grace window), marks
+ * the parent rotated if it was not, and reads back the parent, its owner and the
+ * child's state. The caller decides from what it reads; because the three
+ * statements run atomically, a concurrent reuse detection can never be outrun by
+ * a fresh child. Null when no refresh token has this hash.
+ */
+export async function rotateRefreshToken(db: Database, input: RotationInput): Promise<RotationOutcome | null> {
+  const { realm, parentHash, child, now, graceStart } = input;
+  const parentIsLive = and(
+    eq(refreshTokens.realm, realm),
+    eq(refreshTokens.tokenHash, parentHash),
+    isNull(refreshTokens.revokedAt),
+    gt(refreshTokens.expiresAt, now),
+    // A refused refresh of a disabled user must not rotate: once re-enabled, the
+    // same token would otherwise read as a replay and end the session.
+    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${refreshTokens.userId} AND ${users.disabled} = 1)`,
+  );
+  const parentByHash = sql`FROM ${refreshTokens} WHERE ${refreshTokens.realm} = ${realm} AND ${refreshTokens.tokenHash} = ${parentHash}`;
+  const [, , rows] = await db.batch([
+    // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at.
+    db
+      .insert(refreshTokens)
+      .select(
+        sql`SELECT ${child.id}, realm, user_id, family_id, ${child.tokenHash}, ${now}, ${child.expiresAt}, NULL, NULL
+            FROM ${refreshTokens}
+            WHERE ${parentIsLive} AND (rotated_at IS NULL OR rotated_at >= ${graceStart})`,
+      )
+      .onConflictDoNothing(),
+    db.update(refreshTokens).set({ rotatedAt: now }).where(and(parentIsLive, isNull(refreshTokens.rotatedAt))),
+    // The user row plus the parent as one JSON column: a batched select must not
+    // return two columns of the same name (both tables have `id`), or drizzle's
+    // positional mapping of D1's batch results shifts.
+    db
+      .select({
+        user: users,
+        roles: rolesJson,
+        parent: sql<string>`(SELECT json_object('id', id, 'familyId', family_id, 'expiresAt', expires_at, 'rotatedAt', rotated_at, 'revokedAt', revoked_at) ${parentByHash})`,
+        childRevoked: sql<number | null>`(SELECT revoked_at IS NOT NULL FROM ${refreshTokens} WHERE id = ${child.id})`,
+      })
+      .from(users)
+      .where(sql`${users.id} = (SELECT user_id ${parentByHash})`)
+      .limit(1),
+  ]);
+  const row = rows[0];
+  if (row === undefined) return null;
+  return {
+    parent: JSON.parse(row.parent) as RotationOutcome["parent"],
+    user: { ...row.user, roles: parseRoles(row.roles) },
+    childRevoked: row.childRevoked === null ? null : row.childRevoked === 1,
+  };
+}
+
+export async function revokeFamily(db: Database, familyId: string, now: number): Promise<void> {
+  await db
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+}
+
+export function revokeAllForUserStatement(db: Database, realm: string, userId: string, now: number) {
+  return db
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.realm, realm), eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+}
+
+/** Ends every session of the user but one (the caller's own). */
+export function revokeOtherFamiliesStatement(db: Database, realm: string, userId: string, keepFamilyId: string, now: number) {
+  return db
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(
+      and(
+        eq(refreshTokens.realm, realm),
+        eq(refreshTokens.userId, userId),
+        ne(refreshTokens.familyId, keepFamilyId),
+        isNull(refreshTokens.revokedAt),
+      ),
+    );
+}

@@ -1,0 +1,224 @@
+/**
+ * The only storage schema. drizzle-kit generates `migrations/` from this file
+ * (`npm run db:generate`); wrangler applies them.
+ *
+ * Every table carries `realm` (design §7). Times are epoch milliseconds.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const realms = sqliteTable("realms", {
+  id: text("id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull().references(() => realms.id),
+    /** Lower-cased; null for anonymous and phone-only users. */
+    email: text("email"),
+    emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
+    phoneNumber: text("phone_number"),
+    phoneNumberVerified: integer("phone_number_verified", { mode: "boolean" }).notNull().default(false),
+    /** Self-describing hash (see services/password.ts); null when the user has no password. */
+    passwordHash: text("password_hash"),
+    displayName: text("display_name").notNull().default(""),
+    avatarUrl: text("avatar_url").notNull().default(""),
+    locale: text("locale").notNull(),
+    defaultRole: text("default_role").notNull(),
+    /** JSON object text. */
+    metadata: text("metadata").notNull().default("{}"),
+    isAnonymous: integer("is_anonymous", { mode: "boolean" }).notNull().default(false),
+    disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    activeMfaType: text("active_mfa_type"),
+    /** TOTP secret, AES-GCM encrypted under a server secret (see services/totp-secrets.ts); never in clear. */
+    totpSecretEncrypted: text("totp_secret_encrypted"),
+    /** The last TOTP time step accepted: a code is accepted once (RFC 6238 §5.2). */
+    totpLastStep: integer("totp_last_step"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [
+    uniqueIndex("users_realm_email_unique").on(table.realm, table.email),
+    uniqueIndex("users_realm_phone_unique").on(table.realm, table.phoneNumber),
+  ],
+);
+
+export const userRoles = sqliteTable(
+  "user_roles",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role").notNull(),
+    realm: text("realm").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.role] })],
+);
+
+/**
+ * One row per refresh token ever issued. A sign-in starts a family (`familyId`,
+ * also the `sid` claim of its access tokens); every refresh rotates to a child in
+ * the same family. Rows are kept after rotation so that a reuse can be detected.
+ */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: text("family_id").notNull(),
+    /** SHA-256 of the token, hex. The token itself is never stored. */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    /** Set once, when this token was exchanged for its child. */
+    rotatedAt: integer("rotated_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (table) => [
+    uniqueIndex("refresh_tokens_token_hash_unique").on(table.tokenHash),
+    index("refresh_tokens_family_idx").on(table.familyId),
+    index("refresh_tokens_user_idx").on(table.userId),
+  ],
+);
+
+/**
+ * Single-use tickets (email verification, password reset, magic link, MFA
+ * challenge). `ticketHash` is the SHA-256 of the whole `<purpose>:<secret>` string.
+ */
+export const tickets = sqliteTable(
+  "tickets",
+  {
+    ticketHash: text("ticket_hash").primaryKey(),
+    realm: text("realm").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose").notNull(),
+    /** Purpose-specific data, e.g. the new address of an email change. */
+    payload: text("payload"),
+    /** Where `/verify` sends the browser afterwards (checked again there). */
+    redirectTo: text("redirect_to"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    /**
+     * A nonce of the request that redeemed the ticket: later statements of the same
+     * batch check it, so a session is created only by the request that redeemed it.
+     */
+    redeemedBy: text("redeemed_by"),
+  },
+  (table) => [index("tickets_user_idx").on(table.userId)],
+);
+
+/** Personal access tokens: long-lived, exchanged for a session at `/signin/pat`. */
+export const personalAccessTokens = sqliteTable(
+  "personal_access_tokens",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** SHA-256 of the token, hex; the token is shown once, at creation. */
+    tokenHash: text("token_hash").notNull(),
+    /** JSON object text. */
+    metadata: text("metadata").notNull().default("{}"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (table) => [uniqueIndex("pat_token_hash_unique").on(table.tokenHash), index("pat_user_idx").on(table.userId)],
+);
+
+/** Passkeys (WebAuthn credentials) registered to users. */
+export const webauthnCredentials = sqliteTable(
+  "webauthn_credentials",
+  {
+    /** The credential ID, base64url. */
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** COSE public key, base64url. */
+    publicKey: text("public_key").notNull(),
+    counter: integer("counter").notNull().default(0),
+    /** JSON array of transports the authenticator reported. */
+    transports: text("transports").notNull().default("[]"),
+    nickname: text("nickname"),
+    aaguid: text("aaguid"),
+    deviceType: text("device_type"),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    /** Nonce of the request that last recorded an assertion: its session insert checks it in the same batch. */
+    lastAssertion: text("last_assertion"),
+  },
+  (table) => [index("webauthn_credentials_user_idx").on(table.userId)],
+);
+
+/**
+ * WebAuthn challenges: single-use, expiring, bound to a ceremony and (when
+ * known) a user. Stored as the SHA-256 of the challenge.
+ */
+export const webauthnChallenges = sqliteTable("webauthn_challenges", {
+  challengeHash: text("challenge_hash").primaryKey(),
+  realm: text("realm").notNull(),
+  /** `signup`, `signin`, `add` or `elevate`. */
+  ceremony: text("ceremony").notNull(),
+  userId: text("user_id"),
+  /** JSON: what the ceremony needs afterwards (e.g. the sign-up email and options). */
+  payload: text("payload"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+/**
+ * Mails kept by the `dev` transport (ENVIRONMENT=development only), read back
+ * at `/_dev/outbox` and `/_dev/mail`.
+ */
+export const devOutbox = sqliteTable(
+  "dev_outbox",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    /** `email` or `sms`. */
+    channel: text("channel").notNull().default("email"),
+    recipient: text("recipient").notNull(),
+    subject: text("subject").notNull(),
+    text: text("text").notNull(),
+    html: text("html").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [index("dev_outbox_created_idx").on(table.createdAt)],
+);
+
+/**
+ * Operator overrides of the built-in mail templates, per realm, kind and locale.
+ * Rows here win over the templates shipped in src/server/services/mail/templates.ts.
+ */
+export const emailTemplates = sqliteTable(
+  "email_templates",
+  {
+    realm: text("realm").notNull(),
+    kind: text("kind").notNull(),
+    locale: text("locale").notNull(),
+    subject: text("subject").notNull(),
+    text: text("text").notNull(),
+    html: text("html").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.realm, table.kind, table.locale] })],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+
+/** The realm served at the root paths; seeded by the first migration. */
+export const DEFAULT_REALM = "default";

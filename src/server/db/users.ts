@@ -1,0 +1,101 @@
+/** Queries of the user aggregate: users and their roles. */
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { userRoles, users, type UserRow } from "./schema";
+
+export type Database = DrizzleD1Database<Record<string, never>>;
+
+export interface UserWithRoles extends UserRow {
+  roles: string[];
+}
+
+/** The user's roles as a JSON array, selected with the user in one round trip. */
+export const rolesJson = sql<string>`(SELECT json_group_array(${userRoles.role}) FROM ${userRoles} WHERE ${userRoles.userId} = ${users.id})`;
+
+export function parseRoles(json: string | null): string[] {
+  if (json === null) return [];
+  const parsed: unknown = JSON.parse(json);
+  // Sorted, so a user's roles read the same whatever order SQLite aggregates them in.
+  return Array.isArray(parsed) ? parsed.filter((role): role is string => typeof role === "string").sort() : [];
+}
+
+async function findUserWhere(db: Database, realm: string, condition: SQL): Promise<UserWithRoles | null> {
+  const rows = await db
+    .select({ user: users, roles: rolesJson })
+    .from(users)
+    .where(and(eq(users.realm, realm), condition))
+    .limit(1);
+  const row = rows[0];
+  return row ? { ...row.user, roles: parseRoles(row.roles) } : null;
+}
+
+export function findUserByEmail(db: Database, realm: string, email: string): Promise<UserWithRoles | null> {
+  return findUserWhere(db, realm, eq(users.email, email));
+}
+
+export function findUserByPhone(db: Database, realm: string, phoneNumber: string): Promise<UserWithRoles | null> {
+  return findUserWhere(db, realm, eq(users.phoneNumber, phoneNumber));
+}
+
+export function findUserById(db: Database, realm: string, id: string): Promise<UserWithRoles | null> {
+  return findUserWhere(db, realm, eq(users.id, id));
+}
+
+export interface NewUser {
+  id: string;
+  realm: string;
+  email: string | null;
+  phoneNumber?: string | null;
+  passwordHash: string | null;
+  displayName: string;
+  locale: string;
+  defaultRole: string;
+  roles: string[];
+  metadata: Record<string, unknown>;
+  emailVerified: boolean;
+  isAnonymous: boolean;
+  now: number;
+}
+
+/**
+ * The statements that insert a user and its roles, and the row as it will read
+ * back. The caller batches the statements (with the session, for sign-up) so
+ * nothing is half-written.
+ */
+export function insertUserStatements(db: Database, user: NewUser) {
+  const row: UserWithRoles = {
+    id: user.id,
+    realm: user.realm,
+    email: user.email,
+    emailVerified: user.emailVerified,
+    phoneNumber: user.phoneNumber ?? null,
+    phoneNumberVerified: false,
+    passwordHash: user.passwordHash,
+    displayName: user.displayName,
+    avatarUrl: "",
+    locale: user.locale,
+    defaultRole: user.defaultRole,
+    metadata: JSON.stringify(user.metadata),
+    isAnonymous: user.isAnonymous,
+    disabled: false,
+    activeMfaType: null,
+    totpSecretEncrypted: null,
+    totpLastStep: null,
+    createdAt: user.now,
+    updatedAt: user.now,
+    roles: [...user.roles].sort(),
+  };
+  const { roles, ...userColumns } = row;
+  const statements = [
+    db.insert(users).values(userColumns),
+    db.insert(userRoles).values(roles.map((role) => ({ userId: user.id, role, realm: user.realm }))),
+  ] as const;
+  return { row, statements };
+}
+
+export function updatePasswordStatement(db: Database, realm: string, userId: string, passwordHash: string, now: number) {
+  return db
+    .update(users)
+    .set({ passwordHash, updatedAt: now })
+    .where(and(eq(users.realm, realm), eq(users.id, userId)));
+}

@@ -1,0 +1,71 @@
+/** Reads and validates JSON request bodies: capped, parsed, schema-checked. */
+import type * as z from "zod/mini";
+// Loaded for its side effect: English issue messages.
+import "./schema";
+import { AuthError } from "../errors";
+
+/** Bodies above this are refused before parsing (no route needs more). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+async function readCapped(request: Request): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw new AuthError("request-too-large");
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new AuthError("request-too-large");
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new AuthError("invalid-request", "body is not UTF-8");
+  }
+}
+
+function describeIssue(issues: z.core.$ZodIssue[]): string {
+  const issue = issues[0];
+  if (issue === undefined) return "invalid body";
+  const path = issue.path.length > 0 ? issue.path.join(".") : "body";
+  return `${path}: ${issue.message}`;
+}
+
+/**
+ * Parses the request's JSON body against `schema`. An absent body counts as `{}`
+ * only when `optional` is set (routes whose spec body is optional).
+ */
+export async function readJsonBody<Schema extends z.ZodMiniType>(
+  request: Request,
+  schema: Schema,
+  options: { optional?: boolean } = {},
+): Promise<z.output<Schema>> {
+  const text = await readCapped(request);
+  let parsed: unknown;
+  if (text.trim() === "") {
+    if (!options.optional) throw new AuthError("invalid-request", "a JSON body is required");
+    parsed = {};
+  } else {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new AuthError("invalid-request", "body is not valid JSON");
+    }
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) throw new AuthError("invalid-request", describeIssue(result.error.issues));
+  return result.data;
+}

@@ -1,0 +1,70 @@
+/**
+ * The spec's `SignUpOptions`: schema and the checks against configured roles,
+ * locales and redirect targets (pure; the route turns failures into errors).
+ */
+import * as z from "zod/mini";
+import { boundedString } from "./schema";
+import type { Config } from "../config";
+import type { ErrorCode } from "../errors";
+import { isRedirectAllowed } from "./redirect";
+
+const MAX_METADATA_BYTES = 8 * 1024;
+
+export const signUpOptionsSchema = z.strictObject({
+  allowedRoles: z.optional(z.array(boundedString(1, 64)).check(z.maxLength(32))),
+  defaultRole: z.optional(boundedString(1, 64)),
+  // The spec's pattern: letters, numbers, symbols and a little punctuation, so
+  // that a display name cannot carry markup (`<`, `/`, `:` ...).
+  displayName: z.optional(boundedString(1, 32).check(z.regex(/^[\p{L}\p{N}\p{S} ,.'-]+$/u))),
+  locale: z.optional(boundedString(2, 3)),
+  metadata: z.optional(
+    z
+      .record(z.string(), z.unknown())
+      .check(z.refine((value) => JSON.stringify(value).length <= MAX_METADATA_BYTES, "metadata is too large")),
+  ),
+  redirectTo: z.optional(boundedString(0, 2048)),
+});
+
+export type SignUpOptions = z.infer<typeof signUpOptionsSchema>;
+
+export interface ResolvedSignUpOptions {
+  defaultRole: string;
+  roles: string[];
+  locale: string;
+  displayName: string | null;
+  metadata: Record<string, unknown>;
+  redirectTo: string | null;
+}
+
+export function allowedRedirectPrefixes(config: Config): string[] {
+  return config.clientUrl === null ? config.allowedRedirectUrls : [config.clientUrl, ...config.allowedRedirectUrls];
+}
+
+export function resolveSignUpOptions(
+  options: SignUpOptions | undefined,
+  config: Config,
+): { ok: true; value: ResolvedSignUpOptions } | { ok: false; code: ErrorCode } {
+  const roles = options?.allowedRoles ?? config.allowedRoles;
+  if (roles.some((role) => !config.allowedRoles.includes(role))) return { ok: false, code: "role-not-allowed" };
+  const defaultRole = options?.defaultRole ?? config.defaultRole;
+  if (!roles.includes(defaultRole)) {
+    return { ok: false, code: config.allowedRoles.includes(defaultRole) ? "default-role-must-be-in-allowed-roles" : "role-not-allowed" };
+  }
+  const locale = options?.locale ?? config.defaultLocale;
+  if (!config.allowedLocales.includes(locale)) return { ok: false, code: "locale-not-allowed" };
+  const redirectTo = options?.redirectTo ?? null;
+  if (redirectTo !== null && !isRedirectAllowed(redirectTo, allowedRedirectPrefixes(config))) {
+    return { ok: false, code: "redirectTo-not-allowed" };
+  }
+  return {
+    ok: true,
+    value: {
+      defaultRole,
+      roles: [...new Set(roles)],
+      locale,
+      displayName: options?.displayName ?? null,
+      metadata: options?.metadata ?? {},
+      redirectTo,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * OneTimeCodes: a Durable Object per (realm, channel, address) holding at most
+ * one live one-time code and counting every guess at it exactly (design §2: not
+ * KV, which is eventually consistent, and not isolate memory, which is one per
+ * isolate). Every method reads and writes synchronous storage without awaiting,
+ * so concurrent guesses are serialised: N allowed attempts are exactly N.
+ */
+import { DurableObject } from "cloudflare:workers";
+
+interface StoredCode {
+  /** SHA-256 (hex) of the code; the code itself is never stored. */
+  codeHash: string;
+  expiresAt: number;
+  attemptsLeft: number;
+}
+
+export type CodeCheck = "accepted" | "rejected" | "expired" | "exhausted" | "absent";
+
+const CODE_KEY = "code";
+const encoder = new TextEncoder();
+
+export class OneTimeCodes extends DurableObject<Env> {
+  /** Replaces any earlier code: only the newest one sent can be used. */
+  issue(codeHash: string, expiresAt: number, maxAttempts: number): void {
+    this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { codeHash, expiresAt, attemptsLeft: maxAttempts });
+  }
+
+  /**
+   * Spends one attempt on `codeHash`. The code is deleted when it is accepted,
+   * when it has expired, and when its last attempt fails.
+   */
+  check(codeHash: string, now: number): CodeCheck {
+    const stored = this.ctx.storage.kv.get<StoredCode>(CODE_KEY);
+    if (stored === undefined) return "absent";
+    if (stored.expiresAt <= now) {
+      this.ctx.storage.kv.delete(CODE_KEY);
+      return "expired";
+    }
+    if (stored.attemptsLeft <= 0) {
+      this.ctx.storage.kv.delete(CODE_KEY);
+      return "exhausted";
+    }
+    if (equalInConstantTime(stored.codeHash, codeHash)) {
+      this.ctx.storage.kv.delete(CODE_KEY);
+      return "accepted";
+    }
+    const attemptsLeft = stored.attemptsLeft - 1;
+    if (attemptsLeft === 0) this.ctx.storage.kv.delete(CODE_KEY);
+    else this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { ...stored, attemptsLeft });
+    return attemptsLeft === 0 ? "exhausted" : "rejected";
+  }
+}
+
+/** Both inputs are hex digests of equal length, so only their content could leak. */
+function equalInConstantTime(a: string, b: string): boolean {
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  if (left.length !== right.length) return false;
+  let difference = 0;
+  for (let i = 0; i < left.length; i++) difference |= left[i]! ^ right[i]!;
+  return difference === 0;
+}

@@ -1,0 +1,120 @@
+/**
+ * Anonymous users: `POST /signin/anonymous` starts one (when enabled), and
+ * `POST /user/deanonymize` turns it into a real account with the same user id,
+ * by email and password or passwordless.
+ */
+import { Hono } from "hono";
+import { and, eq } from "drizzle-orm";
+import * as z from "zod/mini";
+import type { AppEnv } from "../context";
+import { userRoles, users } from "../db/schema";
+import { findUserByEmail, findUserById, insertUserStatements } from "../db/users";
+import { AuthError } from "../errors";
+import { readJsonBody } from "../lib/body";
+import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
+import { boundedString } from "../lib/schema";
+import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "../services/mail/flows";
+import { passwordHasherFor } from "../services/passwords";
+import { newSessionToken } from "../tokens/refresh-token";
+import { buildSession } from "../tokens/session";
+import { requireAccessToken } from "../tokens/verify";
+
+const anonymousBody = z.strictObject({
+  displayName: z.optional(signUpOptionsSchema.shape.displayName),
+  locale: z.optional(boundedString(2, 3)),
+  metadata: z.optional(signUpOptionsSchema.shape.metadata),
+});
+
+const deanonymizeBody = z.strictObject({
+  signInMethod: z.enum(["email-password", "passwordless"]),
+  email: emailSchema,
+  password: z.optional(passwordSchema),
+  // Deprecated in the spec and ignored.
+  connection: z.optional(boundedString(0, 64)),
+  options: z.optional(signUpOptionsSchema),
+});
+
+export const anonymousRoutes = new Hono<AppEnv>()
+  .post("/signin/anonymous", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const body = await readJsonBody(c.req.raw, anonymousBody, { optional: true });
+    if (!config.anonymousUsersEnabled) throw new AuthError("disabled-endpoint");
+    const locale = body.locale ?? config.defaultLocale;
+    if (!config.allowedLocales.includes(locale)) throw new AuthError("locale-not-allowed");
+    const inserted = insertUserStatements(db, {
+      id: crypto.randomUUID(),
+      realm: realm.id,
+      email: null,
+      passwordHash: null,
+      displayName: body.displayName ?? "Anonymous User",
+      locale,
+      defaultRole: config.anonymousRole,
+      roles: [config.anonymousRole],
+      metadata: body.metadata ?? {},
+      emailVerified: false,
+      isAnonymous: true,
+      now: Date.now(),
+    });
+    const session = await newSessionToken(context, inserted.row.id);
+    await db.batch([...inserted.statements, session.statement]);
+    return c.json({ session: await buildSession(context, inserted.row, session.issued) });
+  })
+
+  .post("/user/deanonymize", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const claims = await requireAccessToken(context, c.req.raw);
+    const body = await readJsonBody(c.req.raw, deanonymizeBody);
+    const user = await findUserById(db, realm.id, claims.sub);
+    if (user === null) throw new AuthError("unauthenticated-user");
+    if (user.disabled) throw new AuthError("disabled-user");
+    if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
+    if (body.signInMethod === "email-password") {
+      if (body.password === undefined) throw new AuthError("invalid-request", "password is required for email-password");
+      checkNewPassword(body.password, context);
+    }
+    const options = resolveSignUpOptions(body.options, config);
+    if (!options.ok) throw new AuthError(options.code);
+    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+
+    const passwordHash =
+      body.signInMethod === "email-password" ? await passwordHasherFor(config).hash(body.password!) : null;
+    const now = Date.now();
+    const owned = and(eq(users.realm, realm.id), eq(users.id, user.id));
+    // Same user id, same sessions: the next refresh carries the new roles.
+    try {
+      await db.batch([
+        db
+          .update(users)
+          .set({
+            email: body.email,
+            emailVerified: false,
+            passwordHash,
+            isAnonymous: false,
+            defaultRole: options.value.defaultRole,
+            locale: options.value.locale,
+            ...(options.value.displayName === null ? {} : { displayName: options.value.displayName }),
+            ...(body.options?.metadata === undefined ? {} : { metadata: JSON.stringify(options.value.metadata) }),
+            updatedAt: now,
+          })
+          .where(and(owned, eq(users.isAnonymous, true))),
+        db.delete(userRoles).where(eq(userRoles.userId, user.id)),
+        db.insert(userRoles).values(options.value.roles.map((role) => ({ userId: user.id, role, realm: realm.id }))),
+      ]);
+    } catch (error) {
+      if (String((error as Error)?.message).includes("UNIQUE")) throw new AuthError("email-already-in-use");
+      throw error;
+    }
+
+    const account = { id: user.id, email: body.email, displayName: options.value.displayName ?? user.displayName, locale: options.value.locale };
+    const redirectTo = redirectTarget(config, options.value.redirectTo);
+    // Not concealed: the caller owns this account and just chose the address.
+    if (body.signInMethod === "passwordless") {
+      await runMailFlow(context, "signinPasswordless", () => magicLinkMail(context, account, body.email, redirectTo), false);
+    } else if (config.requireVerifiedEmail) {
+      await runMailFlow(context, "emailVerify", () => verificationMail(context, account, redirectTo), false);
+    }
+    return c.json("OK");
+  });

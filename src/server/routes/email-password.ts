@@ -1,0 +1,105 @@
+/** `POST /signup/email-password` and `POST /signin/email-password`. */
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
+import type { AppEnv, RequestContext } from "../context";
+import { findUserByEmail, insertUserStatements, updatePasswordStatement } from "../db/users";
+import { AuthError } from "../errors";
+import { readJsonBody } from "../lib/body";
+import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { passwordHasherFor } from "../services/passwords";
+import { deliverMail, sendInBackground } from "../services/mail/send";
+import { verificationMail } from "../services/mail/flows";
+import { newSessionToken } from "../tokens/refresh-token";
+import { newTicket } from "../tokens/tickets";
+import { buildSession } from "../tokens/session";
+import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
+
+const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
+const signInBody = z.strictObject({ email: emailSchema, password: passwordSchema });
+
+export const emailPasswordRoutes = new Hono<AppEnv>()
+  .post("/signup/email-password", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const body = await readJsonBody(c.req.raw, signUpBody);
+    if (config.signupDisabled) throw new AuthError("signup-disabled");
+    checkNewPassword(body.password, context);
+    const options = resolveSignUpOptions(body.options, config);
+    if (!options.ok) throw new AuthError(options.code);
+
+    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+    const now = Date.now();
+    const user = {
+      id: crypto.randomUUID(),
+      realm: realm.id,
+      email: body.email,
+      passwordHash: await passwordHasherFor(config).hash(body.password),
+      displayName: options.value.displayName ?? body.email,
+      locale: options.value.locale,
+      defaultRole: options.value.defaultRole,
+      roles: options.value.roles,
+      metadata: options.value.metadata,
+      emailVerified: false,
+      isAnonymous: false,
+      now,
+    };
+    const inserted = insertUserStatements(db, user);
+
+    // With verified emails required there is no session until the address is
+    // confirmed (the verification mail is sent by the email flow).
+    if (config.requireVerifiedEmail) {
+      await batchOrConflict(db, [...inserted.statements]);
+      const redirectTo = options.value.redirectTo ?? config.clientUrl ?? config.publicUrl;
+      const mail = await verificationMail(context, inserted.row, redirectTo);
+      sendInBackground(context, mail.kind, () => deliverMail(context, mail));
+      return c.json({ session: null } satisfies SessionPayload);
+    }
+    const session = await newSessionToken(context, user.id);
+    await batchOrConflict(db, [...inserted.statements, session.statement]);
+    return c.json({ session: await buildSession(context, inserted.row, session.issued) } satisfies SessionPayload);
+  })
+
+  .post("/signin/email-password", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const body = await readJsonBody(c.req.raw, signInBody);
+    const hasher = passwordHasherFor(config);
+    const user = await findUserByEmail(db, realm.id, body.email);
+    if (user === null || user.passwordHash === null) {
+      // Spend a hash anyway, so timing does not tell which emails exist.
+      await hasher.verifyDummy(body.password);
+      throw new AuthError("invalid-email-password");
+    }
+    const verdict = await hasher.verify(body.password, user.passwordHash);
+    if (!verdict.ok) throw new AuthError("invalid-email-password");
+    if (user.disabled) throw new AuthError("disabled-user");
+    if (config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
+
+    // A second factor is due: no session yet, a short-lived ticket for /signin/mfa/totp.
+    if (user.activeMfaType === "totp") {
+      const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, config.mfaTicketTtlSeconds);
+      await statement;
+      return c.json({ session: null, mfa: { ticket } } satisfies SignInEmailPasswordResponse);
+    }
+    const session = await newSessionToken(context, user.id);
+    if (verdict.needsRehash) {
+      const rehash = updatePasswordStatement(db, realm.id, user.id, await hasher.hash(body.password), Date.now());
+      await db.batch([session.statement, rehash]);
+    } else {
+      await session.statement;
+    }
+    return c.json({ session: await buildSession(context, user, session.issued) } satisfies SignInEmailPasswordResponse);
+  });
+
+/** Runs a batch; a unique-email race surfaces as `email-already-in-use`, not a 500. */
+async function batchOrConflict(db: RequestContext["db"], statements: Parameters<RequestContext["db"]["batch"]>[0]) {
+  try {
+    await db.batch(statements);
+  } catch (error) {
+    if (String((error as Error)?.message ?? error).includes("UNIQUE constraint failed")) {
+      throw new AuthError("email-already-in-use");
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Email flows with links: `POST /user/email/send-verification-email`,
+ * `POST /user/password/reset`, `POST /user/email/change`, and `GET /verify`,
+ * which redeems every link ticket and redirects to the app.
+ */
+import { Hono } from "hono";
+import { and, eq } from "drizzle-orm";
+import * as z from "zod/mini";
+import type { AppEnv } from "../context";
+import { users } from "../db/schema";
+import { findUserByEmail, findUserById } from "../db/users";
+import { AuthError, type ErrorCode } from "../errors";
+import { readJsonBody } from "../lib/body";
+import { boundedString } from "../lib/schema";
+import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF } from "../services/mail/flows";
+import { deliverMail, sendInBackground, type OutgoingMail } from "../services/mail/send";
+import { newSessionToken } from "../tokens/refresh-token";
+import { consumeTicket, LINK_TICKET_PURPOSES, newTicket, type LinkTicketPurpose } from "../tokens/tickets";
+import { requireAccessToken } from "../tokens/verify";
+import { requireElevationIfKeys } from "../tokens/elevation";
+import { emailSchema } from "../lib/credentials";
+
+const redirectOptions = z.optional(z.strictObject({ redirectTo: z.optional(boundedString(0, 2048)) }));
+const emailWithRedirectBody = z.strictObject({ email: emailSchema, options: redirectOptions });
+const emailChangeBody = z.strictObject({ newEmail: emailSchema, options: redirectOptions });
+
+export const emailRoutes = new Hono<AppEnv>()
+  .post("/user/email/send-verification-email", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const body = await readJsonBody(c.req.raw, emailWithRedirectBody);
+    const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    await runMailFlow(context, "emailVerify", async () => {
+      const user = await findUserByEmail(db, realm.id, body.email);
+      if (user === null) return null;
+      if (user.disabled) throw new AuthError("disabled-user");
+      if (user.emailVerified) throw new AuthError("email-already-verified");
+      return verificationMail(context, user, redirectTo);
+    });
+    return c.json("OK");
+  })
+
+  .post("/user/password/reset", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const body = await readJsonBody(c.req.raw, emailWithRedirectBody);
+    const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    await runMailFlow(context, "passwordReset", async () => {
+      const user = await findUserByEmail(db, realm.id, body.email);
+      if (user === null) return null;
+      if (user.disabled) throw new AuthError("disabled-user");
+      const { ticket, statement } = await newTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
+        redirectTo,
+      });
+      await statement;
+      return {
+        kind: "passwordReset",
+        to: body.email,
+        locale: user.locale,
+        variables: {
+          displayName: user.displayName,
+          email: body.email,
+          link: ticketLink(config, "passwordReset", ticket, redirectTo),
+          ttlMinutes: Math.round(config.passwordResetTtlSeconds / 60),
+        },
+      };
+    });
+    return c.json("OK");
+  })
+
+  .post("/user/email/change", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const claims = await requireAccessToken(context, c.req.raw);
+    await requireElevationIfKeys(context, claims);
+    const body = await readJsonBody(c.req.raw, emailChangeBody);
+    const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    const user = await findUserById(db, realm.id, claims.sub);
+    if (user === null) throw new AuthError("unauthenticated-user");
+    if (user.disabled) throw new AuthError("disabled-user");
+    if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
+    if ((await findUserByEmail(db, realm.id, body.newEmail)) !== null) throw new AuthError("email-already-in-use");
+    const { ticket, statement } = await newTicket(context, "emailConfirmChange", user.id, config.emailChangeTtlSeconds, {
+      payload: body.newEmail,
+      redirectTo,
+    });
+    await statement;
+    // The link goes to the new address: only its owner can complete the change.
+    const mail: OutgoingMail = {
+      kind: "emailConfirmChange",
+      to: body.newEmail,
+      locale: user.locale,
+      variables: {
+        displayName: user.displayName,
+        email: body.newEmail,
+        link: ticketLink(config, "emailConfirmChange", ticket, redirectTo),
+        ttlMinutes: Math.round(config.emailChangeTtlSeconds / 60),
+      },
+    };
+    sendInBackground(context, mail.kind, () => deliverMail(context, mail));
+    return c.json("OK");
+  })
+
+  .get("/verify", async (c) => {
+    const context = c.var.context;
+    const { config, db, realm } = context;
+    const ticket = c.req.query("ticket") ?? "";
+    // A redirect target that is not allowed is refused outright: redirecting to it,
+    // even with an error, would make this an open redirector.
+    const redirectTo = redirectTarget(config, c.req.query("redirectTo"));
+    const fail = (code: ErrorCode) => {
+      const target = new URL(redirectTo);
+      const error = new AuthError(code);
+      target.searchParams.set("error", code);
+      target.searchParams.set("errorDescription", error.message);
+      return c.redirect(target.toString(), 302);
+    };
+
+    const purpose = LINK_TICKET_PURPOSES.find((candidate) => ticket.startsWith(`${candidate}:`));
+    if (purpose === undefined || ticket.length > 512) return fail("invalid-ticket");
+    let consumed;
+    try {
+      consumed = await consumeTicket(context, purpose, ticket);
+    } catch (error) {
+      if (error instanceof AuthError) return fail(error.code);
+      throw error;
+    }
+    const user = await findUserById(db, realm.id, consumed.userId);
+    if (user === null) return fail("invalid-ticket");
+    if (user.disabled) return fail("disabled-user");
+
+    const session = await newSessionToken(context, user.id);
+    const owned = and(eq(users.realm, realm.id), eq(users.id, user.id));
+    const now = Date.now();
+    try {
+      await db.batch([session.statement, ...effectsOf(purpose, consumed.payload)]);
+    } catch (error) {
+      if (purpose === "emailConfirmChange" && String((error as Error)?.message).includes("UNIQUE")) {
+        return fail("email-already-in-use");
+      }
+      throw error;
+    }
+    const target = new URL(redirectTo);
+    target.searchParams.set("refreshToken", session.issued.refreshToken);
+    target.searchParams.set("type", LINK_TYPE_OF[purpose]);
+    return c.redirect(target.toString(), 302);
+
+    function effectsOf(kind: LinkTicketPurpose, payload: string | null) {
+      switch (kind) {
+        case "verifyEmail":
+        case "signinPasswordless":
+          // Following the link proves control of the address.
+          return [db.update(users).set({ emailVerified: true, updatedAt: now }).where(owned)];
+        case "emailConfirmChange":
+          return payload === null ? [] : [db.update(users).set({ email: payload, emailVerified: true, updatedAt: now }).where(owned)];
+        case "passwordReset":
+          // The app sets the new password with the session this link starts.
+          return [];
+      }
+    }
+  });

@@ -1,0 +1,96 @@
+/**
+ * Signing in with a code by SMS: `POST /signin/passwordless/sms` sends it (and
+ * makes an account for an unknown number when sign-up is allowed),
+ * `POST /signin/passwordless/sms/otp` exchanges it for a session. Same expiry
+ * and exact attempt counting as email codes.
+ */
+import { Hono } from "hono";
+import { and, eq } from "drizzle-orm";
+import * as z from "zod/mini";
+import type { AppEnv, RequestContext } from "../context";
+import { users } from "../db/schema";
+import { findUserByPhone } from "../db/users";
+import { AuthError } from "../errors";
+import { readJsonBody } from "../lib/body";
+import { sha256Hex } from "../lib/crypto";
+import { randomNumericCode } from "../lib/otp";
+import { normalizeE164 } from "../lib/phone";
+import { boundedString } from "../lib/schema";
+import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
+import { smsSenderFor } from "../services/sms";
+import { newSessionToken } from "../tokens/refresh-token";
+import { buildSession } from "../tokens/session";
+import { newTicket } from "../tokens/tickets";
+
+const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
+const verifyBody = z.strictObject({ phoneNumber: boundedString(1, 32), otp: boundedString(1, 32) });
+
+function codesFor(context: RequestContext, phoneNumber: string) {
+  const { env, realm } = context;
+  return env.ONE_TIME_CODES.get(env.ONE_TIME_CODES.idFromName(`${realm.id}:sms:${phoneNumber}`));
+}
+
+export const passwordlessSmsRoutes = new Hono<AppEnv>()
+  .post("/signin/passwordless/sms", async (c) => {
+    const context = c.var.context;
+    const { config } = context;
+    const body = await readJsonBody(c.req.raw, sendBody);
+    const phoneNumber = normalizeE164(body.phoneNumber);
+    if (phoneNumber === null) throw new AuthError("cannot-send-sms");
+    const resolved = resolveSignUpOptions(body.options, config);
+    if (!resolved.ok) throw new AuthError(resolved.code);
+
+    const work = async () => {
+      const user = await findOrCreatePasswordlessUser(context, { phoneNumber }, body.options);
+      const code = randomNumericCode(config.emailOtpDigits);
+      await codesFor(context, phoneNumber).issue(await sha256Hex(code), Date.now() + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts);
+      return { user, code };
+    };
+    const deliver = ({ code }: { code: string }) =>
+      smsSenderFor(context).send({
+        to: phoneNumber,
+        body: `Your code is ${code}. It expires in ${Math.round(config.smsOtpTtlSeconds / 60)} minutes.`,
+      });
+    const logFailure = (error: unknown) => {
+      if (error instanceof AuthError) return;
+      console.error(`SMS code failed: ${error instanceof Error ? error.message : "unknown error"}`);
+    };
+    // As with email: concealed, everything happens after the response.
+    if (config.concealErrors) {
+      context.waitUntil(work().then(deliver).catch(logFailure));
+    } else {
+      const issued = await work();
+      context.waitUntil(deliver(issued).catch(logFailure));
+    }
+    return c.json("OK");
+  })
+
+  .post("/signin/passwordless/sms/otp", async (c) => {
+    const context = c.var.context;
+    const { db, realm } = context;
+    const body = await readJsonBody(c.req.raw, verifyBody);
+    const phoneNumber = normalizeE164(body.phoneNumber);
+    if (phoneNumber === null) throw new AuthError("invalid-otp");
+    const verdict = await codesFor(context, phoneNumber).check(await sha256Hex(body.otp), Date.now());
+    if (verdict !== "accepted") throw new AuthError("invalid-otp");
+    const user = await findUserByPhone(db, realm.id, phoneNumber);
+    if (user === null) throw new AuthError("invalid-otp");
+    if (user.disabled) throw new AuthError("disabled-user");
+    const verifiedPhone = db
+      .update(users)
+      .set({ phoneNumberVerified: true, updatedAt: Date.now() })
+      .where(and(eq(users.realm, realm.id), eq(users.id, user.id)));
+    // The spec's SignInPasswordlessSmsOtpResponse: a user with TOTP finishes at /signin/mfa/totp.
+    if (user.activeMfaType === "totp") {
+      const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, context.config.mfaTicketTtlSeconds);
+      await db.batch([statement, verifiedPhone]);
+      return c.json({ session: null, mfa: { ticket } });
+    }
+    const session = await newSessionToken(context, user.id);
+    await db.batch([
+      session.statement,
+      verifiedPhone,
+    ]);
+    return c.json({ session: await buildSession(context, { ...user, phoneNumberVerified: true }, session.issued) });
+  });

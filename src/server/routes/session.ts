@@ -1,0 +1,53 @@
+/** `POST /token`, `POST /signout`, `POST /token/verify`. */
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import { boundedString } from "../lib/schema";
+import type { AppEnv } from "../context";
+import { revokeAllForUserStatement, revokeFamily } from "../db/refresh-tokens";
+import { AuthError } from "../errors";
+import { readJsonBody } from "../lib/body";
+import { familyOf, rotate } from "../tokens/refresh-token";
+import { buildSession } from "../tokens/session";
+import { optionalAccessToken, requireAccessToken, serverVerifier } from "../tokens/verify";
+
+const refreshBody = z.strictObject({ refreshToken: boundedString(0, 256) });
+const signOutBody = z.strictObject({ refreshToken: z.optional(boundedString(0, 256)), all: z.optional(z.boolean()) });
+const verifyBody = z.strictObject({ token: z.optional(boundedString(0, 16_384)) });
+
+export const sessionRoutes = new Hono<AppEnv>()
+  .post("/token", async (c) => {
+    const context = c.var.context;
+    const body = await readJsonBody(c.req.raw, refreshBody);
+    const { issued, user } = await rotate(context, body.refreshToken);
+    return c.json(await buildSession(context, user, issued));
+  })
+
+  .post("/signout", async (c) => {
+    const context = c.var.context;
+    const body = await readJsonBody(c.req.raw, signOutBody);
+    const now = Date.now();
+    if (body.all === true) {
+      // Ending every session needs proof of who is asking: the access token.
+      const claims = await requireAccessToken(context, c.req.raw);
+      await revokeAllForUserStatement(context.db, context.realm.id, claims.sub, now);
+      return c.json("OK");
+    }
+    if (body.refreshToken === undefined) throw new AuthError("invalid-request", "refreshToken or all is required");
+    const family = await familyOf(context, body.refreshToken);
+    if (family === null) throw new AuthError("invalid-refresh-token");
+    await revokeFamily(context.db, family.familyId, now);
+    return c.json("OK");
+  })
+
+  .post("/token/verify", async (c) => {
+    const context = c.var.context;
+    const body = await readJsonBody(c.req.raw, verifyBody, { optional: true });
+    if (body.token !== undefined) {
+      const token = body.token.replace(/^Bearer /, "");
+      const result = await serverVerifier(context).verify(token);
+      if (!result.ok) throw new AuthError("unauthenticated-user");
+      return c.json("OK");
+    }
+    if ((await optionalAccessToken(context, c.req.raw)) === null) throw new AuthError("unauthenticated-user");
+    return c.json("OK");
+  });

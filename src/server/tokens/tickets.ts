@@ -1,0 +1,67 @@
+/**
+ * Single-use tickets (design §3): `<purpose>:<uuid>`, stored as the SHA-256 of
+ * the whole string, bound to a purpose and a user, consumed with a conditional
+ * update so that two concurrent redemptions cannot both succeed.
+ */
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { RequestContext } from "../context";
+import { tickets } from "../db/schema";
+import { AuthError } from "../errors";
+import { sha256Hex } from "../lib/crypto";
+
+export type TicketPurpose = "passwordReset" | "verifyEmail" | "signinPasswordless" | "emailConfirmChange" | "mfaTotp";
+
+/** The purposes `GET /verify` redeems, as they prefix a ticket. */
+export const LINK_TICKET_PURPOSES = ["verifyEmail", "passwordReset", "signinPasswordless", "emailConfirmChange"] as const;
+export type LinkTicketPurpose = (typeof LINK_TICKET_PURPOSES)[number];
+
+/** Creates a ticket and returns its statement and the secret string to hand out once. */
+export async function newTicket(
+  context: RequestContext,
+  purpose: TicketPurpose,
+  userId: string,
+  ttlSeconds: number,
+  extra: { payload?: string; redirectTo?: string | null } = {},
+) {
+  const ticket = `${purpose}:${crypto.randomUUID()}`;
+  const now = Date.now();
+  const statement = context.db.insert(tickets).values({
+    ticketHash: await sha256Hex(ticket),
+    realm: context.realm.id,
+    userId,
+    purpose,
+    payload: extra.payload ?? null,
+    redirectTo: extra.redirectTo ?? null,
+    createdAt: now,
+    expiresAt: now + ttlSeconds * 1000,
+  });
+  return { ticket, statement };
+}
+
+export interface ConsumedTicket {
+  userId: string;
+  payload: string | null;
+  redirectTo: string | null;
+}
+
+/** Marks the ticket used and returns what it carried; `invalid-ticket` for anything else. */
+export async function consumeTicket(context: RequestContext, purpose: TicketPurpose, ticket: string): Promise<ConsumedTicket> {
+  if (!ticket.startsWith(`${purpose}:`)) throw new AuthError("invalid-ticket");
+  const now = Date.now();
+  const used = await context.db
+    .update(tickets)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(tickets.ticketHash, await sha256Hex(ticket)),
+        eq(tickets.realm, context.realm.id),
+        eq(tickets.purpose, purpose),
+        isNull(tickets.usedAt),
+        gt(tickets.expiresAt, now),
+      ),
+    )
+    .returning({ userId: tickets.userId, payload: tickets.payload, redirectTo: tickets.redirectTo });
+  const row = used[0];
+  if (row === undefined) throw new AuthError("invalid-ticket");
+  return row;
+}

@@ -1,0 +1,54 @@
+/**
+ * The server's own access-token checks use the client library's verifier (design
+ * §5), fed straight from the realm's KeyStore rather than over HTTP.
+ */
+import { createVerifier, type Verifier } from "../../client/verifier";
+import { bearerToken } from "../../client/hono";
+import type { AccessTokenClaims } from "../../shared/claims";
+import type { RequestContext } from "../context";
+import { AuthError } from "../errors";
+import { keyStoreFor } from "./signing-keys";
+
+const verifiersByEnv = new WeakMap<Env, Map<string, Verifier>>();
+
+export function serverVerifier(context: RequestContext): Verifier {
+  const { env, realm, config } = context;
+  let byRealm = verifiersByEnv.get(env);
+  if (byRealm === undefined) {
+    byRealm = new Map();
+    verifiersByEnv.set(env, byRealm);
+  }
+  let verifier = byRealm.get(realm.id);
+  if (verifier === undefined) {
+    verifier = createVerifier({
+      issuer: realm.issuer,
+      ...(config.jwtAudience === null ? {} : { audience: config.jwtAudience }),
+      // No network hop: the key set comes from the KeyStore itself. A rotation or
+      // revocation reaches this cache within one JWKS max-age.
+      fetch: async () => Response.json(await keyStoreFor(env, realm.id).publicKeys()),
+      cacheMaxAgeSeconds: config.jwksMaxAgeSeconds,
+    });
+    byRealm.set(realm.id, verifier);
+  }
+  return verifier;
+}
+
+/** Forgets the realm's cached key set, after this isolate rotated or revoked a key. */
+export function dropServerVerifier(env: Env, realm: string): void {
+  verifiersByEnv.get(env)?.delete(realm);
+}
+
+/** The claims of the request's bearer token; `unauthenticated-user` otherwise. */
+export async function requireAccessToken(context: RequestContext, request: Request): Promise<AccessTokenClaims> {
+  const token = bearerToken(request.headers.get("authorization"));
+  if (token === null) throw new AuthError("unauthenticated-user");
+  const result = await serverVerifier(context).verify(token);
+  if (!result.ok) throw new AuthError("unauthenticated-user");
+  return result.claims;
+}
+
+/** Like `requireAccessToken`, but null when no Authorization header is sent. */
+export async function optionalAccessToken(context: RequestContext, request: Request): Promise<AccessTokenClaims | null> {
+  if (request.headers.get("authorization") === null) return null;
+  return requireAccessToken(context, request);
+}

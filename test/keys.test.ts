@@ -1,0 +1,204 @@
+/**
+ * Signing keys (design §4): the KeyStore's ring, rotation by alarm and by the
+ * operator, revocation, and the admin routes that drive them.
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { decodeProtectedHeader } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createVerifier } from "../src/client/verifier";
+import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
+import { dropSigningKeyLease } from "../src/server/tokens/signing-keys";
+import { ADMIN_SECRET, api, signIn, signUp } from "./helpers";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function keyStore() {
+  return env.KEY_STORE.get(env.KEY_STORE.idFromName("default"));
+}
+
+function admin(path: string, method = "GET") {
+  return api(path, { method, headers: { "x-admin-secret": ADMIN_SECRET } });
+}
+
+async function jwksKids(): Promise<string[]> {
+  const response = await api("/.well-known/jwks.json");
+  return (response.json.keys as { kid: string }[]).map((key) => key.kid);
+}
+
+function kidOf(token: string): string {
+  return decodeProtectedHeader(token).kid as string;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  dropSigningKeyLease("default");
+  forgetIsolateJwks();
+});
+
+describe("the key ring", () => {
+  it("holds one current and one next key, both published, kid = RFC 7638 thumbprint", async () => {
+    const { json, status } = await admin("/admin/keys");
+    expect(status).toBe(200);
+    const states = (json.keys as { state: string }[]).map((key) => key.state).sort();
+    expect(states).toEqual(["current", "next"]);
+    for (const key of json.keys) {
+      expect(key.publicJwk).not.toHaveProperty("d");
+      expect(key.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const { calculateJwkThumbprint } = await import("jose");
+      expect(await calculateJwkThumbprint(key.publicJwk, "sha256")).toBe(key.kid);
+    }
+    expect((await jwksKids()).sort()).toEqual(json.keys.map((key: { kid: string }) => key.kid).sort());
+  });
+
+  it("signs access tokens with the current key", async () => {
+    const { session } = await signUp();
+    const { json } = await admin("/admin/keys");
+    const current = json.keys.find((key: { state: string }) => key.state === "current");
+    expect(kidOf(session.accessToken)).toBe(current.kid);
+  });
+});
+
+describe("operator rotation", () => {
+  it("promotes the next key, retires the current one, and keeps old tokens valid", async () => {
+    const { email, session } = await signUp();
+    const before = (await admin("/admin/keys")).json.keys as { kid: string; state: string }[];
+    const oldCurrent = before.find((key) => key.state === "current")!.kid;
+    const oldNext = before.find((key) => key.state === "next")!.kid;
+
+    const rotated = await admin("/admin/keys/rotate", "POST");
+    expect(rotated.status).toBe(200);
+    const states = Object.fromEntries((rotated.json.keys as { kid: string; state: string }[]).map((k) => [k.kid, k.state]));
+    expect(states[oldCurrent]).toBe("retired");
+    expect(states[oldNext]).toBe("current");
+    expect(Object.values(states).filter((state) => state === "next")).toHaveLength(1);
+
+    // The JWKS shows all three at once: this isolate's copy was purged.
+    const kids = await jwksKids();
+    expect(kids).toHaveLength(3);
+    expect(kids).toContain(oldCurrent);
+
+    // New tokens carry the promoted key; the old token still verifies (retired, in grace).
+    const fresh = await signIn(email);
+    expect(kidOf(fresh.json.session.accessToken)).toBe(oldNext);
+    expect((await api("/token/verify", { body: { token: session.accessToken } })).status).toBe(200);
+    expect((await api("/token/verify", { body: { token: fresh.json.session.accessToken } })).status).toBe(200);
+  });
+
+  it("a verifier holding the old JWKS verifies a new-key token after exactly one refetch", async () => {
+    const { email } = await signUp();
+    let fetches = 0;
+    // The verifier's own clock: the rotation happens well after its first fetch,
+    // outside the unknown-kid cooldown, as it would in production.
+    let clockOffsetMs = 0;
+    const verifier = createVerifier({
+      issuer: "http://localhost",
+      now: () => Date.now() + clockOffsetMs,
+      fetch: (url, init) => {
+        fetches++;
+        return exports.default.fetch(url, init);
+      },
+    });
+    const before = await signIn(email);
+    expect((await verifier.verify(before.json.session.accessToken)).ok).toBe(true);
+    expect(fetches).toBe(1);
+
+    // Revoking the next key makes a brand-new next key, and a rotation right after
+    // promotes it: its kid was never in the verifier's copy.
+    const keys = (await admin("/admin/keys")).json.keys as { kid: string; state: string }[];
+    await admin(`/admin/keys/${keys.find((key) => key.state === "next")!.kid}`, "DELETE");
+    await admin("/admin/keys/rotate", "POST");
+    const after = await signIn(email);
+    clockOffsetMs = 60_000;
+    const result = await verifier.verify(after.json.session.accessToken);
+    expect(result.ok).toBe(true);
+    expect(fetches).toBe(2);
+  });
+});
+
+describe("revocation", () => {
+  it("removes a key from the JWKS at once and tokens it signed stop verifying", async () => {
+    const { session } = await signUp();
+    const revokedKid = kidOf(session.accessToken);
+    const response = await admin(`/admin/keys/${revokedKid}`, "DELETE");
+    expect(response.status).toBe(200);
+    expect(await jwksKids()).not.toContain(revokedKid);
+    expect((await api("/token/verify", { body: { token: session.accessToken } })).status).toBe(401);
+    expect((await api("/user", { token: session.accessToken })).status).toBe(401);
+
+    // A fresh verifier (as any backend after one max-age) refuses it too.
+    const verifier = createVerifier({ issuer: "http://localhost", fetch: (url, init) => exports.default.fetch(url, init) });
+    const result = await verifier.verify(session.accessToken);
+    expect(result).toEqual({ ok: false, code: "unknown-key" });
+
+    // The ring is whole again: a current and a next key.
+    const states = ((await admin("/admin/keys")).json.keys as { state: string }[]).map((key) => key.state);
+    expect(states).toContain("current");
+    expect(states).toContain("next");
+    expect(states).not.toContain(undefined);
+  });
+
+  it("answers 404 key-not-found for an unknown kid", async () => {
+    const response = await admin("/admin/keys/not-a-kid", "DELETE");
+    expect(response.status).toBe(404);
+    expect(response.json.error).toBe("key-not-found");
+  });
+});
+
+describe("scheduled rotation (alarm)", () => {
+  it("rotates after the period and drops retired keys after their grace", async () => {
+    const stub = keyStore();
+    const start = (await stub.listKeys()).find((key) => key.state === "current")!;
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(start.rotatesAt!) + 1000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const afterRotation = await stub.listKeys();
+    const retired = afterRotation.find((key) => key.kid === start.kid)!;
+    expect(retired.state).toBe("retired");
+    expect(afterRotation.filter((key) => key.state === "current")).toHaveLength(1);
+
+    // Grace = access TTL + JWKS max-age + verifier cache age + lease: about 32 minutes here.
+    vi.setSystemTime(Date.parse(retired.removeAt!) + 1000);
+    await runDurableObjectAlarm(stub);
+    expect((await stub.listKeys()).map((key) => key.kid)).not.toContain(start.kid);
+  });
+
+  it("a retired key stays published for at least the access-token lifetime plus cache ages", async () => {
+    const stub = keyStore();
+    const rotated = await stub.rotate();
+    const retired = rotated.find((key) => key.state === "retired")!;
+    const graceMs = Date.parse(retired.removeAt!) - Date.parse(retired.retiredAt!);
+    expect(graceMs).toBeGreaterThanOrEqual((900 + 300 + 600) * 1000);
+    expect(graceMs).toBeLessThan(DAY_MS);
+  });
+
+  it("leases never outlive the current key's scheduled retirement", async () => {
+    const stub = keyStore();
+    const current = (await stub.listKeys()).find((key) => key.state === "current")!;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(current.rotatesAt!) - 5000);
+    const lease = await stub.leaseSigningKey();
+    expect(lease.kid).toBe(current.kid);
+    expect(lease.expiresAt).toBeLessThanOrEqual(Date.parse(current.rotatesAt!));
+    expect(lease.privateJwk).toHaveProperty("d");
+  });
+});
+
+describe("admin authentication", () => {
+  it.each([
+    ["missing", undefined],
+    ["wrong", "not-the-secret-at-all"],
+    ["prefix of the real one", ADMIN_SECRET.slice(0, 10)],
+  ])("refuses a %s x-admin-secret with 401", async (_label, secret) => {
+    const response = await api("/admin/keys", { headers: secret === undefined ? {} : { "x-admin-secret": secret } });
+    expect(response.status).toBe(401);
+    expect(response.json).toEqual({ status: 401, error: "invalid-admin-secret", message: "Missing or invalid admin secret" });
+  });
+
+  it("never returns private key material", async () => {
+    for (const response of [await admin("/admin/keys"), await admin("/admin/keys/rotate", "POST"), await api("/.well-known/jwks.json")]) {
+      expect(response.text).not.toMatch(/"d"\s*:/);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** Secrets for the test Worker only; production ones come from `wrangler secret put`. */
+export const TEST_SECRETS = {
+  REFRESH_TOKEN_SECRET: "test-refresh-token-secret-0123456789abcdef",
+  ADMIN_SECRET: "test-admin-secret-0123456789",
+};
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    test: {
+      projects: [
+        {
+          // Everything that runs inside workerd against real local D1 and Durable Objects.
+          plugins: [
+            // A function so it can read what test/global-setup/smtp-server.ts provides.
+            cloudflareTest(({ inject }) => ({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                // The mail transport tests: loopback servers, a socket route that trusts
+                // their self-signed certificate, and a local `send_email` binding.
+                serviceBindings: {
+                  SMTP_TLS_NETWORK: { network: { allow: ["private"], tlsOptions: { trustedCertificates: [inject("smtpCaCertificate")] } } },
+                },
+                email: { send_email: [{ name: "SEND_EMAIL" }] },
+                bindings: {
+                  SMTP_TEST_PORTS: inject("smtpPorts"),
+                  MAIL_TEST_HTTP_PORT: inject("mailHttpPort"),
+                  ...TEST_SECRETS,
+                  PUBLIC_URL: "http://localhost",
+                  CLIENT_URL: "https://app.example.com",
+                  ALLOWED_REDIRECT_URLS: "https://app.example.com/auth,http://localhost:3000",
+                  ALLOWED_ROLES: "user,me,editor",
+                  ALLOWED_LOCALES: "en,fr",
+                  ANONYMOUS_USERS_ENABLED: "true",
+                  WEBAUTHN_ENABLED: "true",
+                  WEBAUTHN_RP_ID: "example.com",
+                  WEBAUTHN_RP_ORIGINS: "https://app.example.com",
+                  TEST_MIGRATIONS: migrations,
+                },
+              },
+            })),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/node/**"],
+            setupFiles: ["./test/apply-migrations.ts"],
+            globalSetup: ["./test/global-setup/smtp-server.ts"],
+          },
+        },
+        {
+          // The client library under plain Node, as a backend service would run it.
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+          },
+        },
+      ],
+    },
+  };
+});
