@@ -14,6 +14,9 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}bench/.build`;
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ENUMERATION_PAIRS = Number(process.env.BENCH_ENUMERATION_PAIRS ?? 100);
+// BENCH_ONLY=load,enumeration,verifier picks parts of the run (all by default).
+const PARTS = new Set((process.env.BENCH_ONLY ?? "load,enumeration,verifier").split(","));
 const OFFLINE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 function log(message) {
@@ -71,7 +74,11 @@ const mf = new Miniflare(convertV4MiniflareOptions({
       compatibilityDate: "2026-11-01",
       compatibilityFlags: ["nodejs_compat"],
       d1Databases: { DB: "bench-db" },
-      durableObjects: { KEY_STORE: { className: "KeyStore", useSQLite: true } },
+      durableObjects: {
+        KEY_STORE: { className: "KeyStore", useSQLite: true },
+        ONE_TIME_CODES: { className: "OneTimeCodes", useSQLite: true },
+        ATTEMPT_COUNTER: { className: "AttemptCounter", useSQLite: true },
+      },
       bindings: {
         ...vars,
         PUBLIC_URL: "http://127.0.0.1",
@@ -194,11 +201,11 @@ try {
   };
 
   // Warm every route once.
-  for (const scenario of [trivial, ...scenarios]) await runLoad({ ...scenario, durationSeconds: 1 });
+  if (PARTS.has("load")) for (const scenario of [trivial, ...scenarios]) await runLoad({ ...scenario, durationSeconds: 1 });
 
   const rows = [];
   const baselineRuns = [];
-  for (const scenario of scenarios) {
+  for (const scenario of PARTS.has("load") ? scenarios : []) {
     log(`measuring ${scenario.name}`);
     const leasesBefore = scenario.countKeyStore ? await keyStoreLeases() : 0;
     const runs = [];
@@ -235,7 +242,7 @@ try {
     });
   }
   const baselineRps = mean(baselineRuns.map((r) => r.requestsPerSecond));
-  rows.unshift({
+  if (rows.length > 0) rows.unshift({
     scenario: trivial.name,
     rps: baselineRps,
     p50: mean(baselineRuns.map((r) => r.p50Ms)),
@@ -246,11 +253,50 @@ try {
     note: "",
   });
 
+  // Enumeration: with errors concealed (the default), the reset and passwordless
+  // routes answer before looking the address up, so a known and an unknown address
+  // should take the same time. Sequential requests, alternating known/unknown.
+  const enumerationRows = [];
+  const knownPhone = "+15550100001";
+  await db.prepare("UPDATE users SET phone_number = ? WHERE email = ?").bind(knownPhone, credentials.email).run();
+  const byEmail = (email) => ({ email });
+  const unknownEmail = (i) => `nobody-${i}-${Date.now()}@example.com`;
+  const enumerationRoutes = [
+    { route: "POST /user/password/reset", known: byEmail(credentials.email), unknown: (i) => byEmail(unknownEmail(i)) },
+    { route: "POST /signin/passwordless/email", known: byEmail(credentials.email), unknown: (i) => byEmail(unknownEmail(i)) },
+    { route: "POST /signin/otp/email", known: byEmail(credentials.email), unknown: (i) => byEmail(unknownEmail(i)) },
+    {
+      route: "POST /signin/passwordless/sms",
+      known: { phoneNumber: knownPhone },
+      unknown: (i) => ({ phoneNumber: `+1555${String(2_000_000 + i).padStart(7, "0")}` }),
+    },
+  ];
+  for (const { route, known, unknown } of PARTS.has("enumeration") ? enumerationRoutes : []) {
+    log(`measuring known vs unknown addresses at ${route}`);
+    const path = route.slice("POST ".length);
+    const timings = { known: [], unknown: [] };
+    for (let i = 0; i < ENUMERATION_PAIRS; i++) {
+      for (const kind of i % 2 === 0 ? ["known", "unknown"] : ["unknown", "known"]) {
+        const body = kind === "known" ? known : unknown(i);
+        const started = performance.now();
+        await json(path, body);
+        timings[kind].push(performance.now() - started);
+        // Long enough for the previous request's background work (started 50 ms after its
+        // answer, see src/server/lib/after-response.ts) to have finished.
+        await new Promise((resolve) => setTimeout(resolve, 80));
+      }
+    }
+    enumerationRows.push({ route, known: summarize(timings.known), unknown: summarize(timings.unknown) });
+  }
+
   // The client verifier against jose, same tokens, same process (Node).
-  log("measuring the client verifier");
-  const verifierRun = spawnSync(process.execPath, [`${ROOT}bench/verifier.mjs`], { encoding: "utf8", cwd: ROOT, env: OFFLINE_ENV });
-  if (verifierRun.status !== 0) throw new Error(`verifier bench failed: ${verifierRun.stderr}`);
-  const verifier = JSON.parse(verifierRun.stdout);
+  let verifier = null;
+  if (PARTS.has("verifier")) {
+    log("measuring the client verifier");
+    const verifierRun = spawnSync(process.execPath, [`${ROOT}bench/verifier.mjs`], { encoding: "utf8", cwd: ROOT, env: OFFLINE_ENV });
+    if (verifierRun.status !== 0) throw new Error(`verifier bench failed: ${verifierRun.stderr}`);
+    verifier = JSON.parse(verifierRun.stdout);
+  }
 
   console.log(
     `\nedgeauth benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ` +
@@ -265,13 +311,27 @@ try {
       } | ${row.note} |`,
     );
   }
-  console.log(
+  if (verifier !== null) console.log(
     `| client verifier (Node, in-process) | ${verifier.verifierPerSecond.toFixed(0)} verifies/s | | | ${(
       verifier.verifierPerSecond / verifier.josePerSecond
     ).toFixed(2)}x jose jwtVerify (${verifier.josePerSecond.toFixed(0)}/s) | ≥ 0.9x, 0 fetches | | ${
       verifier.steadyStateFetches
     } JWKS fetches in steady state |`,
   );
+  if (enumerationRows.length > 0) {
+    console.log(
+      `\nKnown vs unknown address, ${ENUMERATION_PAIRS} of each, sequential, alternating (errors concealed, the default):\n`,
+    );
+    console.log("| route | known p50 ms | unknown p50 ms | known p90 ms | unknown p90 ms | p50 difference |");
+    console.log("|---|---|---|---|---|---|");
+  }
+  for (const row of enumerationRows) {
+    console.log(
+      `| ${row.route} | ${row.known.p50.toFixed(2)} | ${row.unknown.p50.toFixed(2)} | ${row.known.p90.toFixed(2)} | ${row.unknown.p90.toFixed(2)} | ${(
+        row.known.p50 - row.unknown.p50
+      ).toFixed(2)} ms |`,
+    );
+  }
   console.log(`\nPBKDF2-SHA256, 100,000 iterations, alone in workerd: ${hashMs.toFixed(1)} ms per hash`);
   console.log(`One D1 query (SELECT 1) through the local simulator: ${d1CpuMs.toFixed(2)} ms of workerd CPU`);
   console.log("D1 round trips per request: sign-in 2, refresh 1, GET /user 1, /token/verify 0, JWKS 0");
@@ -279,6 +339,12 @@ try {
   console.log(`Startup (wrangler check startup, local profile, active CPU): ${startupActiveMs} ms (Workers limit: 400 ms)`);
 } finally {
   await mf.dispose();
+}
+
+function summarize(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (fraction) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
+  return { p50: at(0.5), p90: at(0.9) };
 }
 
 function mean(values) {

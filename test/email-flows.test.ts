@@ -820,6 +820,43 @@ describe("no account enumeration", () => {
     expect(await mailsTo(unknown)).toHaveLength(0);
   });
 
+  // Timing cannot be asserted here (bench/ measures it); what makes it equal can:
+  // the account lookup starts only after the answer has left (lib/after-response.ts).
+  it.each([...requests, ["/signin/passwordless/sms", () => ({ phoneNumber: "+15550123456" })] as const])(
+    "%s answers before it reads or writes any account",
+    async (path, body) => {
+      const { email } = await signUp(uniqueEmail("enum-order"));
+      const statements: string[] = [];
+      const recordingDb = new Proxy(env.DB, {
+        get(target, property) {
+          if (property === "prepare") {
+            return (query: string) => {
+              statements.push(query);
+              return target.prepare(query);
+            };
+          }
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const ctx = createExecutionContext();
+      const response = await app.fetch(
+        new Request(`http://localhost${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body(email)),
+        }),
+        { ...env, DB: recordingDb } as Env,
+        ctx,
+      );
+      expect(await response.text()).toBe('"OK"');
+      const touchesAccounts = (query: string) => /\b(users|tickets)\b/.test(query);
+      expect(statements.filter(touchesAccounts)).toEqual([]);
+      await waitOnExecutionContext(ctx);
+      expect(statements.some(touchesAccounts)).toBe(true);
+    },
+  );
+
   it("OTP verify answers the same for an unknown address and a wrong code", async () => {
     const { email } = await signUp(uniqueEmail("enum-otp"));
     await requestOtp(email);

@@ -11,6 +11,7 @@ import type { AppEnv, RequestContext } from "../context";
 import { users } from "../db/schema";
 import { findUserByPhone } from "../db/users";
 import { AuthError } from "../errors";
+import { runAfterResponse } from "../lib/after-response";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { randomNumericCode } from "../lib/otp";
@@ -56,9 +57,9 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
       if (error instanceof AuthError) return;
       console.error(`SMS code failed: ${error instanceof Error ? error.message : "unknown error"}`);
     };
-    // As with email: concealed, everything happens after the response.
+    // As with email: concealed, everything starts after the response has left.
     if (config.concealErrors) {
-      context.waitUntil(work().then(deliver).catch(logFailure));
+      runAfterResponse(context, () => work().then(deliver).catch(logFailure));
     } else {
       const issued = await work();
       context.waitUntil(deliver(issued).catch(logFailure));

@@ -6,6 +6,7 @@ import type { Config } from "../../config";
 import type { RequestContext } from "../../context";
 import { AuthError } from "../../errors";
 import { isRedirectAllowed } from "../../lib/redirect";
+import { runAfterResponse } from "../../lib/after-response";
 import { allowedRedirectPrefixes } from "../../lib/sign-up-options";
 import { newTicket, type LinkTicketPurpose } from "../../tokens/tickets";
 import { deliverMail, type OutgoingMail } from "./send";
@@ -44,8 +45,8 @@ function logBackgroundFailure(kind: string, error: unknown): void {
 
 /**
  * Runs a flow that may end in a mail. With errors concealed, all of it (lookups,
- * writes, delivery) happens after the response, so the answer and its timing are
- * the same whether or not the address has an account. Otherwise the lookups run
+ * writes, delivery) starts after the response has left, so the answer and its
+ * timing are the same whether or not the address has an account. Otherwise the lookups run
  * first and their errors are answered; only delivery waits.
  */
 export async function runMailFlow(
@@ -58,7 +59,11 @@ export async function runMailFlow(
     if (mail !== null) await deliverMail(context, mail);
   };
   if (conceal) {
-    context.waitUntil(work().then(deliver).catch((error: unknown) => logBackgroundFailure(kind, error)));
+    runAfterResponse(context, () =>
+      work()
+        .then(deliver)
+        .catch((error: unknown) => logBackgroundFailure(kind, error)),
+    );
     return;
   }
   const mail = await work();
