@@ -1,5 +1,7 @@
-/** The Worker's exports: the HTTP handler and the KeyStore Durable Object class. */
+/** The Worker's exports: the HTTP handler, the daily purge and the Durable Object classes. */
+import { drizzle } from "drizzle-orm/d1";
 import { app } from "./app";
+import { purgeExpiredRows } from "./services/purge";
 
 export { KeyStore } from "./keys/key-store";
 export { OneTimeCodes } from "./otp/one-time-codes";
@@ -7,4 +9,14 @@ export { AttemptCounter } from "./otp/attempt-counter";
 
 export default {
   fetch: app.fetch,
+
+  /** The Cron Trigger in wrangler.toml: drops rows that can never be used again. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      purgeExpiredRows(drizzle(env.DB), Date.now()).then(
+        (counts) => console.log(`purge: ${JSON.stringify(counts)}`),
+        (error: unknown) => console.error(`purge failed: ${error instanceof Error ? error.message : "unknown error"}`),
+      ),
+    );
+  },
 } satisfies ExportedHandler<Env>;

@@ -83,6 +83,8 @@ export const refreshTokens = sqliteTable(
     uniqueIndex("refresh_tokens_token_hash_unique").on(table.tokenHash),
     index("refresh_tokens_family_idx").on(table.familyId),
     index("refresh_tokens_user_idx").on(table.userId),
+    // The daily purge deletes by expiry.
+    index("refresh_tokens_expires_idx").on(table.expiresAt),
   ],
 );
 
@@ -112,7 +114,7 @@ export const tickets = sqliteTable(
      */
     redeemedBy: text("redeemed_by"),
   },
-  (table) => [index("tickets_user_idx").on(table.userId)],
+  (table) => [index("tickets_user_idx").on(table.userId), index("tickets_expires_idx").on(table.expiresAt)],
 );
 
 /** Personal access tokens: long-lived, exchanged for a session at `/signin/pat`. */
@@ -133,7 +135,11 @@ export const personalAccessTokens = sqliteTable(
     lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
   },
-  (table) => [uniqueIndex("pat_token_hash_unique").on(table.tokenHash), index("pat_user_idx").on(table.userId)],
+  (table) => [
+    uniqueIndex("pat_token_hash_unique").on(table.tokenHash),
+    index("pat_user_idx").on(table.userId),
+    index("pat_expires_idx").on(table.expiresAt),
+  ],
 );
 
 /** Passkeys (WebAuthn credentials) registered to users. */
@@ -167,18 +173,22 @@ export const webauthnCredentials = sqliteTable(
  * WebAuthn challenges: single-use, expiring, bound to a ceremony and (when
  * known) a user. Stored as the SHA-256 of the challenge.
  */
-export const webauthnChallenges = sqliteTable("webauthn_challenges", {
-  challengeHash: text("challenge_hash").primaryKey(),
-  realm: text("realm").notNull(),
-  /** `signup`, `signin`, `add` or `elevate`. */
-  ceremony: text("ceremony").notNull(),
-  userId: text("user_id"),
-  /** JSON: what the ceremony needs afterwards (e.g. the sign-up email and options). */
-  payload: text("payload"),
-  createdAt: integer("created_at").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-  usedAt: integer("used_at"),
-});
+export const webauthnChallenges = sqliteTable(
+  "webauthn_challenges",
+  {
+    challengeHash: text("challenge_hash").primaryKey(),
+    realm: text("realm").notNull(),
+    /** `signup`, `signin`, `add` or `elevate`. */
+    ceremony: text("ceremony").notNull(),
+    userId: text("user_id"),
+    /** JSON: what the ceremony needs afterwards (e.g. the sign-up email and options). */
+    payload: text("payload"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (table) => [index("webauthn_challenges_expires_idx").on(table.expiresAt)],
+);
 
 /**
  * Mails kept by the `dev` transport (ENVIRONMENT=development only), read back

@@ -1,5 +1,5 @@
 /** Queries of the passkey aggregate: credentials and their single-use challenges. */
-import { and, count, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, gt, isNull, lt, sql, type SQL } from "drizzle-orm";
 import { webauthnChallenges, webauthnCredentials } from "./schema";
 import type { Database } from "./users";
 
@@ -116,11 +116,4 @@ export async function consumeChallenge(
     )
     .returning({ userId: webauthnChallenges.userId, payload: webauthnChallenges.payload });
   return rows[0] ?? null;
-}
-
-/** Drops challenges that can no longer be used (expired or used a while ago). */
-export function purgeChallengesStatement(db: Database, realm: string, now: number) {
-  return db
-    .delete(webauthnChallenges)
-    .where(and(eq(webauthnChallenges.realm, realm), or(lt(webauthnChallenges.expiresAt, now), sql`${webauthnChallenges.usedAt} IS NOT NULL`)));
 }

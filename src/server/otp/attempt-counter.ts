@@ -8,18 +8,29 @@ import { DurableObject } from "cloudflare:workers";
 interface Window {
   startedAt: number;
   count: number;
+  /** Kept so that the alarm knows when the window is over. */
+  windowMs: number;
 }
 
 const WINDOW_KEY = "window";
 
 export class AttemptCounter extends DurableObject<Env> {
   /** Counts one attempt; false when `limit` attempts were already made in this window. */
-  attempt(limit: number, windowMs: number, now: number): boolean {
+  async attempt(limit: number, windowMs: number, now: number): Promise<boolean> {
     const stored = this.ctx.storage.kv.get<Window>(WINDOW_KEY);
-    const current = stored === undefined || now - stored.startedAt >= windowMs ? { startedAt: now, count: 0 } : stored;
+    const startsWindow = stored === undefined || now - stored.startedAt >= windowMs;
+    const current = startsWindow ? { startedAt: now, count: 0, windowMs } : stored;
     if (current.count >= limit) return false;
     this.ctx.storage.kv.put<Window>(WINDOW_KEY, { ...current, count: current.count + 1 });
+    // One counter per MFA ticket: without this, every sign-in would leave one behind.
+    if (startsWindow) await this.ctx.storage.setAlarm(now + windowMs);
     return true;
+  }
+
+  /** When the window ends: forgets it, and with it the whole object. */
+  override async alarm(): Promise<void> {
+    const stored = this.ctx.storage.kv.get<Window>(WINDOW_KEY);
+    if (stored === undefined || Date.now() - stored.startedAt >= stored.windowMs) await this.ctx.storage.deleteAll();
   }
 
   /**

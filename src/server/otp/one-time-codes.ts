@@ -21,8 +21,17 @@ const encoder = new TextEncoder();
 
 export class OneTimeCodes extends DurableObject<Env> {
   /** Replaces any earlier code: only the newest one sent can be used. */
-  issue(codeHash: string, expiresAt: number, maxAttempts: number): void {
+  async issue(codeHash: string, expiresAt: number, maxAttempts: number): Promise<void> {
     this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { codeHash, expiresAt, attemptsLeft: maxAttempts });
+    // A code nobody checks would otherwise stay stored for good.
+    await this.ctx.storage.setAlarm(expiresAt);
+  }
+
+  /** At the code's expiry: forgets it, and with it the whole object. */
+  override async alarm(): Promise<void> {
+    const stored = this.ctx.storage.kv.get<StoredCode>(CODE_KEY);
+    // A newer code re-arms the alarm for its own expiry; only a dead one is dropped.
+    if (stored === undefined || stored.expiresAt <= Date.now()) await this.ctx.storage.deleteAll();
   }
 
   /**

@@ -31,7 +31,6 @@ import {
   insertChallengeStatement,
   insertCredentialStatement,
   listCredentialsOfUser,
-  purgeChallengesStatement,
   assertionRecordedBy,
   recordAssertionStatement,
   type Ceremony,
@@ -141,8 +140,6 @@ async function storeChallenge(
     now,
     ttlSeconds: config.webauthn.challengeTtlSeconds,
   });
-  // Housekeeping off the response path: dead challenges are never needed again.
-  context.waitUntil(purgeChallengesStatement(db, realm.id, now).then(() => undefined, () => undefined));
 }
 
 async function takeChallenge(context: RequestContext, challenge: string, ceremony: Ceremony, userId?: string) {

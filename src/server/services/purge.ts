@@ -1,0 +1,54 @@
+/**
+ * The daily purge, run by a Cron Trigger (`[triggers]` in wrangler.toml): deletes
+ * the rows that can never be used again, so that D1 does not grow with every
+ * sign-in, refresh, mail and passkey ceremony.
+ *
+ * - refresh tokens past their expiry (rotated ones are kept until then: a reuse
+ *   inside their lifetime must still be recognised and revoke the family);
+ * - tickets and WebAuthn challenges past their expiry, used or not;
+ * - personal access tokens past their expiry;
+ * - dev outbox mail older than a week.
+ *
+ * Deletes go in bounded chunks, each its own statement, so a large backlog never
+ * becomes one long write that holds the database; what one run leaves, the next
+ * one takes.
+ */
+import { lt, sql, type SQL } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { devOutbox, personalAccessTokens, refreshTokens, tickets, webauthnChallenges } from "../db/schema";
+import type { Database } from "../db/users";
+
+export const PURGE_CHUNK_ROWS = 1000;
+/** At most this many chunks per table per run: 100,000 rows. */
+const MAX_CHUNKS_PER_TABLE = 100;
+export const DEV_OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+export type PurgeCounts = Record<string, number>;
+
+function purgeTargets(now: number): { name: string; table: SQLiteTable; dead: SQL }[] {
+  return [
+    { name: "refresh_tokens", table: refreshTokens, dead: lt(refreshTokens.expiresAt, now) },
+    { name: "tickets", table: tickets, dead: lt(tickets.expiresAt, now) },
+    { name: "webauthn_challenges", table: webauthnChallenges, dead: lt(webauthnChallenges.expiresAt, now) },
+    { name: "personal_access_tokens", table: personalAccessTokens, dead: lt(personalAccessTokens.expiresAt, now) },
+    { name: "dev_outbox", table: devOutbox, dead: lt(devOutbox.createdAt, now - DEV_OUTBOX_RETENTION_MS) },
+  ];
+}
+
+/** Deletes what can never be used again as of `now`; answers how many rows of each table went. */
+export async function purgeExpiredRows(db: Database, now: number): Promise<PurgeCounts> {
+  const counts: PurgeCounts = {};
+  for (const { name, table, dead } of purgeTargets(now)) {
+    let deleted = 0;
+    for (let chunk = 0; chunk < MAX_CHUNKS_PER_TABLE; chunk++) {
+      const result = await db.run(
+        sql`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${dead} LIMIT ${PURGE_CHUNK_ROWS})`,
+      );
+      const changes = result.meta.changes;
+      deleted += changes;
+      if (changes < PURGE_CHUNK_ROWS) break;
+    }
+    counts[name] = deleted;
+  }
+  return counts;
+}
