@@ -4,7 +4,7 @@
  * or shown in clear, every error code. The RFC vectors are in totp.test.ts, the
  * @nhost/nhost-js client in nhost-mfa.test.ts.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { api, signIn, signUp, uniqueEmail } from "./helpers";
@@ -247,5 +247,58 @@ describe("SMS sign-in with TOTP active", () => {
     const second = await api("/signin/mfa/totp", { body: { ticket: first.json.mfa.ticket, otp: await codeFor(totpSecret) } });
     expect(second.status, second.text).toBe(200);
     expect(second.json.session.user).toMatchObject({ id: session.user.id, phoneNumberVerified: true });
+  });
+});
+
+describe("email links and codes with TOTP active: a mailbox alone is not enough", () => {
+  async function newestMail(to: string, subjectPattern: RegExp): Promise<{ text: string; links: string[] }> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const mails = (await api("/_dev/outbox")).json.mails as { channel: string; to: string; subject: string; text: string; links: string[] }[];
+      const mail = mails.find((candidate) => candidate.channel === "email" && candidate.to === to && subjectPattern.test(candidate.subject));
+      if (mail !== undefined) return mail;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`no mail to ${to}`);
+  }
+
+  async function followLink(link: string): Promise<URL> {
+    const response = await exports.default.fetch(link, { redirect: "manual" });
+    expect(response.status, await response.text()).toBe(302);
+    return new URL(response.headers.get("location")!);
+  }
+
+  async function finishWithTotp(ticket: string | null, totpSecret: string, email: string) {
+    expect(ticket).toMatch(/^mfaTotp:/);
+    const finished = await api("/signin/mfa/totp", { body: { ticket, otp: await codeFor(totpSecret) } });
+    expect(finished.status, finished.text).toBe(200);
+    expect(finished.json.session.user.email).toBe(email);
+  }
+
+  it("a magic link redirects with an MFA ticket, not a refresh token", async () => {
+    const { email, totpSecret } = await userWithTotp();
+    await api("/signin/passwordless/email", { body: { email, options: { redirectTo: "https://app.example.com/auth/done" } } });
+    const landed = await followLink((await newestMail(email, /sign/i)).links.find((link) => link.includes("/verify?"))!);
+    expect(landed.searchParams.get("type")).toBe("signinPasswordless");
+    expect(landed.searchParams.has("refreshToken")).toBe(false);
+    await finishWithTotp(landed.searchParams.get("mfaTicket"), totpSecret, email);
+  });
+
+  it("a password-reset link does too", async () => {
+    const { email, totpSecret } = await userWithTotp();
+    await api("/user/password/reset", { body: { email } });
+    const landed = await followLink((await newestMail(email, /reset/i)).links.find((link) => link.includes("/verify?"))!);
+    expect(landed.searchParams.get("type")).toBe("passwordReset");
+    expect(landed.searchParams.has("refreshToken")).toBe(false);
+    await finishWithTotp(landed.searchParams.get("mfaTicket"), totpSecret, email);
+  });
+
+  it("an email code answers an MFA ticket instead of a session", async () => {
+    const { email, totpSecret } = await userWithTotp();
+    await api("/signin/otp/email", { body: { email } });
+    const code = (await newestMail(email, /code/i)).text.match(/\b(\d{6})\b/)![1];
+    const verified = await api("/signin/otp/email/verify", { body: { email, otp: code } });
+    expect(verified.status, verified.text).toBe(200);
+    expect(verified.json.session).toBeNull();
+    await finishWithTotp(verified.json.mfa.ticket, totpSecret, email);
   });
 });

@@ -292,9 +292,9 @@ describe("sign out", () => {
     await expectAuthError(nhost.auth.refreshToken({ refreshToken: session.refreshToken }), 401, "invalid-refresh-token");
   });
 
-  it("all: true without a session is 401 unauthenticated-user", async () => {
+  it("all: true without a session is 400 invalid-request, as Nhost answers", async () => {
     const { nhost } = newClient();
-    await expectAuthError(nhost.auth.signOut({ all: true }), 401, "unauthenticated-user");
+    await expectAuthError(nhost.auth.signOut({ all: true }), 400, "invalid-request");
   });
 });
 

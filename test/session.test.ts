@@ -265,12 +265,13 @@ describe("POST /signout", () => {
     expect((await refresh(stranger.session.refreshToken)).status).toBe(200);
   });
 
-  it("all: true without a bearer is 401 and ends nothing", async () => {
+  it("all: true without a bearer is 400 invalid-request (as Nhost answers), with a bad one 401; neither ends anything", async () => {
     const { session } = await signUp();
-    expectError(await api("/signout", { body: { all: true } }), 401, "unauthenticated-user");
+    expectError(await api("/signout", { body: { all: true } }), 400, "invalid-request");
     expectError(await api("/signout", { body: { all: true }, token: "garbage" }), 401, "unauthenticated-user");
     // A refresh token is not an access token.
-    expectError(await api("/signout", { body: { all: true, refreshToken: session.refreshToken } }), 401, "unauthenticated-user");
+    expectError(await api("/signout", { body: { all: true, refreshToken: session.refreshToken } }), 400, "invalid-request");
+    expectError(await api("/signout", { body: { all: true }, token: session.refreshToken }), 401, "unauthenticated-user");
     expect((await refresh(session.refreshToken)).status).toBe(200);
   });
 

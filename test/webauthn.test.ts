@@ -8,7 +8,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { decodeJwt } from "jose";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/server/app";
 import { ConfigError, ELEVATION_TTL_SECONDS_DEFAULT, WEBAUTHN_CHALLENGE_TTL_SECONDS_DEFAULT, parseConfig } from "../src/server/config";
 import { isElevated } from "../src/server/tokens/elevation";
@@ -467,8 +467,9 @@ describe("POST /user/webauthn/add, /user/webauthn/verify; GET and DELETE /user/w
 });
 
 describe("elevation: /elevate/webauthn and the BearerAuthElevated routes", () => {
+  // A fresh user per test: an elevated password change ends the user's other sessions.
   let user: Awaited<ReturnType<typeof passkeyUser>>;
-  beforeAll(async () => {
+  beforeEach(async () => {
     user = await passkeyUser();
   });
 

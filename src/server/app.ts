@@ -27,6 +27,13 @@ app.use(async (c, next) => {
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
   c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, waitUntil));
   await next();
+  // Answers carry tokens, user data and one-time secrets: no cache may keep them
+  // (RFC 6749 §5.1). Routes meant to be cached (the JWKS) set their own header.
+  if (!c.res.headers.has("cache-control")) {
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set("cache-control", "no-store");
+    c.res.headers.set("pragma", "no-cache");
+  }
 });
 
 // Browser apps on other origins call the end-user API with bearer tokens. No

@@ -145,3 +145,20 @@ export function revokeOtherFamiliesStatement(db: Database, realm: string, userId
       ),
     );
 }
+
+/** Is the session family `familyId` (an access token's `sid`) still unrevoked and unexpired? */
+export async function isFamilyLive(db: Database, realm: string, familyId: string, now: number): Promise<boolean> {
+  const rows = await db
+    .select({ id: refreshTokens.id })
+    .from(refreshTokens)
+    .where(
+      and(
+        eq(refreshTokens.realm, realm),
+        eq(refreshTokens.familyId, familyId),
+        isNull(refreshTokens.revokedAt),
+        gt(refreshTokens.expiresAt, now),
+      ),
+    )
+    .limit(1);
+  return rows.length > 0;
+}

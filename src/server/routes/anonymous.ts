@@ -18,7 +18,7 @@ import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "..
 import { passwordHasherFor } from "../services/passwords";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
-import { requireAccessToken } from "../tokens/verify";
+import { requireLiveSession } from "../tokens/verify";
 
 const anonymousBody = z.strictObject({
   displayName: z.optional(signUpOptionsSchema.shape.displayName),
@@ -65,7 +65,7 @@ export const anonymousRoutes = new Hono<AppEnv>()
   .post("/user/deanonymize", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, deanonymizeBody);
     const user = await findUserById(db, realm.id, claims.sub);
     if (user === null) throw new AuthError("unauthenticated-user");

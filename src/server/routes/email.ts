@@ -16,7 +16,7 @@ import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF
 import { deliverMail, sendInBackground, type OutgoingMail } from "../services/mail/send";
 import { newSessionToken } from "../tokens/refresh-token";
 import { consumeTicket, LINK_TICKET_PURPOSES, newTicket, type LinkTicketPurpose } from "../tokens/tickets";
-import { requireAccessToken } from "../tokens/verify";
+import { requireLiveSession } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { emailSchema } from "../lib/credentials";
 
@@ -71,7 +71,7 @@ export const emailRoutes = new Hono<AppEnv>()
   .post("/user/email/change", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
     const body = await readJsonBody(c.req.raw, emailChangeBody);
     const redirectTo = redirectTarget(config, body.options?.redirectTo);
@@ -129,20 +129,31 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user === null) return fail("invalid-ticket");
     if (user.disabled) return fail("disabled-user");
 
-    const session = await newSessionToken(context, user.id);
     const owned = and(eq(users.realm, realm.id), eq(users.id, user.id));
     const now = Date.now();
+    const target = new URL(redirectTo);
+    target.searchParams.set("type", LINK_TYPE_OF[purpose]);
+    // A mailbox is one factor: a user with TOTP gets a ticket for /signin/mfa/totp
+    // (`mfaTicket`) instead of a session (`refreshToken`).
+    const signIn =
+      user.activeMfaType === "totp"
+        ? await newTicket(context, "mfaTotp", user.id, config.mfaTicketTtlSeconds).then(({ ticket, statement }) => ({
+            statement,
+            parameter: { name: "mfaTicket", value: ticket },
+          }))
+        : await newSessionToken(context, user.id).then(({ issued, statement }) => ({
+            statement,
+            parameter: { name: "refreshToken", value: issued.refreshToken },
+          }));
     try {
-      await db.batch([session.statement, ...effectsOf(purpose, consumed.payload)]);
+      await db.batch([signIn.statement, ...effectsOf(purpose, consumed.payload)]);
     } catch (error) {
       if (purpose === "emailConfirmChange" && String((error as Error)?.message).includes("UNIQUE")) {
         return fail("email-already-in-use");
       }
       throw error;
     }
-    const target = new URL(redirectTo);
-    target.searchParams.set("refreshToken", session.issued.refreshToken);
-    target.searchParams.set("type", LINK_TYPE_OF[purpose]);
+    target.searchParams.set(signIn.parameter.name, signIn.parameter.value);
     return c.redirect(target.toString(), 302);
 
     function effectsOf(kind: LinkTicketPurpose, payload: string | null) {

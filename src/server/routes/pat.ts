@@ -18,7 +18,7 @@ import { boundedString } from "../lib/schema";
 import { signUpOptionsSchema } from "../lib/sign-up-options";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
-import { requireAccessToken } from "../tokens/verify";
+import { requireAccessToken, requireLiveSession } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 
 const createBody = z.strictObject({
@@ -31,7 +31,7 @@ export const patRoutes = new Hono<AppEnv>()
   .post("/pat", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
     const body = await readJsonBody(c.req.raw, createBody);
     const user = await findUserById(db, realm.id, claims.sub);

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { boundedString } from "../lib/schema";
 import type { AppEnv } from "../context";
+import { revokeAllPatsStatement } from "../db/personal-access-tokens";
 import { revokeAllForUserStatement, revokeFamily } from "../db/refresh-tokens";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
@@ -27,9 +28,13 @@ export const sessionRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, signOutBody);
     const now = Date.now();
     if (body.all === true) {
-      // Ending every session needs proof of who is asking: the access token.
+      // Ending every session needs proof of who is asking: the access token
+      // (missing, it is a malformed request, as Nhost answers).
+      if (c.req.header("authorization") === undefined) throw new AuthError("invalid-request", "all requires a bearer token");
       const claims = await requireAccessToken(context, c.req.raw);
-      await revokeAllForUserStatement(context.db, context.realm.id, claims.sub, now);
+      const { db, realm } = context;
+      // Everywhere includes the personal access tokens.
+      await db.batch([revokeAllForUserStatement(db, realm.id, claims.sub, now), revokeAllPatsStatement(db, realm.id, claims.sub, now)]);
       return c.json("OK");
     }
     if (body.refreshToken === undefined) throw new AuthError("invalid-request", "refreshToken or all is required");

@@ -4,12 +4,13 @@ import * as z from "zod/mini";
 import { boundedString } from "../lib/schema";
 import type { AppEnv } from "../context";
 import { revokeAllForUserStatement, revokeOtherFamiliesStatement } from "../db/refresh-tokens";
+import { revokeAllPatsStatement } from "../db/personal-access-tokens";
 import { findUserById, updatePasswordStatement } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { passwordHasherFor } from "../services/passwords";
 import { consumeTicket } from "../tokens/tickets";
-import { requireAccessToken } from "../tokens/verify";
+import { requireAccessToken, requireLiveSession } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { toUserResponse } from "../tokens/session";
 import { checkNewPassword, passwordSchema } from "../lib/credentials";
@@ -35,26 +36,29 @@ export const userRoutes = new Hono<AppEnv>()
     const passwordHash = await passwordHasherFor(config).hash(body.newPassword);
 
     if (body.ticket !== undefined) {
-      // A reset ticket proves control of the email: every session ends.
+      // A reset ticket proves control of the email: every session and PAT ends.
       const { userId } = await consumeTicket(context, "passwordReset", body.ticket);
       await db.batch([
         updatePasswordStatement(db, realm.id, userId, passwordHash, now),
         revokeAllForUserStatement(db, realm.id, userId, now),
+        revokeAllPatsStatement(db, realm.id, userId, now),
       ]);
       return c.json("OK");
     }
 
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
     const user = await findUserById(db, realm.id, claims.sub);
     if (user === null) throw new AuthError("unauthenticated-user");
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
-    // The signed-in change keeps the caller's session and ends all others: a
-    // password change is what a user does when they fear someone else is in.
+    // The signed-in change keeps the caller's session and ends all others, and
+    // every PAT: a password change is what a user does when they fear someone
+    // else is in.
     await db.batch([
       updatePasswordStatement(db, realm.id, user.id, passwordHash, now),
       revokeOtherFamiliesStatement(db, realm.id, user.id, claims.sid, now),
+      revokeAllPatsStatement(db, realm.id, user.id, now),
     ]);
     return c.json("OK");
   });

@@ -49,7 +49,7 @@ import { deliverMail, sendInBackground } from "../services/mail/send";
 import { elevatedClaims, requireElevationIfKeys } from "../tokens/elevation";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
-import { requireAccessToken } from "../tokens/verify";
+import { requireAccessToken, requireLiveSession } from "../tokens/verify";
 
 // Base64url as browsers' `toJSON()` emits it (unpadded; padding tolerated).
 const base64url = (max: number) => boundedString(1, max).check(z.regex(/^[A-Za-z0-9_-]+={0,2}$/));
@@ -445,7 +445,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     requireEnabled(context);
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     const user = await signedInUser(context, claims);
     checkMaySignIn(context, user);
     const allow = await listCredentialsOfUser(db, realm.id, user.id);
@@ -457,7 +457,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/elevate/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, assertionBody);
     requireEnabled(context);
     const challenge = answeredChallenge(body.credential.response.clientDataJSON);
@@ -474,7 +474,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
   .post("/user/webauthn/add", async (c) => {
     const context = c.var.context;
     requireEnabled(context);
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     const user = await signedInUser(context, claims);
     await requireElevationIfKeys(context, claims);
     const existing = await listCredentialsOfUser(context.db, context.realm.id, user.id);
@@ -489,7 +489,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/user/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, addVerifyBody);
     requireEnabled(context);
     const user = await signedInUser(context, claims);
@@ -520,7 +520,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
   .delete("/user/webauthn/:id", async (c) => {
     const context = c.var.context;
     requireEnabled(context);
-    const claims = await requireAccessToken(context, c.req.raw);
+    const claims = await requireLiveSession(context, c.req.raw);
     // Removing keys must not be the way around elevation.
     await requireElevationIfKeys(context, claims);
     const removed = await deleteCredentialOfUser(context.db, context.realm.id, claims.sub, c.req.param("id"));

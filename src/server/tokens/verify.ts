@@ -6,6 +6,7 @@ import { createVerifier, type Verifier } from "../../client/verifier";
 import { bearerToken } from "../../client/hono";
 import type { AccessTokenClaims } from "../../shared/claims";
 import type { RequestContext } from "../context";
+import { isFamilyLive } from "../db/refresh-tokens";
 import { AuthError } from "../errors";
 import { keyStoreFor } from "./signing-keys";
 
@@ -51,4 +52,17 @@ export async function requireAccessToken(context: RequestContext, request: Reque
 export async function optionalAccessToken(context: RequestContext, request: Request): Promise<AccessTokenClaims | null> {
   if (request.headers.get("authorization") === null) return null;
   return requireAccessToken(context, request);
+}
+
+/**
+ * For the routes that change the account (password, email, factors, passkeys,
+ * PATs, elevation): the token must also belong to a session that still exists.
+ * An access token outlives its session's sign-out by up to its lifetime; that is
+ * acceptable for reading, not for taking the account over. One D1 read, on
+ * these rare routes only.
+ */
+export async function requireLiveSession(context: RequestContext, request: Request): Promise<AccessTokenClaims> {
+  const claims = await requireAccessToken(context, request);
+  if (!(await isFamilyLive(context.db, context.realm.id, claims.sid, Date.now()))) throw new AuthError("unauthenticated-user");
+  return claims;
 }
