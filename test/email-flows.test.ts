@@ -7,7 +7,7 @@
  * cap under concurrent guesses, the redirect allow-list, no account enumeration,
  * the dev pages, templates (locale, operator override, HTML escaping) and bad input.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/server/app";
@@ -18,6 +18,8 @@ import {
   PASSWORD_RESET_TTL_SECONDS_DEFAULT,
 } from "../src/server/config";
 import { DEFAULT_REALM } from "../src/server/db/schema";
+import { sha256Hex } from "../src/server/lib/crypto";
+import { oneTimeCodeDigest } from "../src/server/lib/otp";
 import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail } from "./helpers";
 
 const NEW_PASSWORD = "a brand new and rather long passphrase";
@@ -456,6 +458,17 @@ describe("email OTP: POST /signin/otp/email and /signin/otp/email/verify", () =>
     await refreshed(verified.json.session.refreshToken);
 
     expectError(await api("/signin/otp/email/verify", { body: { email, otp: code } }), 400, "invalid-otp");
+  });
+
+  it("the code store keeps a keyed digest of the code, not the code or its bare SHA-256", async () => {
+    const email = uniqueEmail("otp-digest");
+    await requestOtp(email);
+    const code = codeOf(await waitForMail(email))!;
+    const store = env.ONE_TIME_CODES.get(env.ONE_TIME_CODES.idFromName(`${DEFAULT_REALM}:email:${email}`));
+    const stored = await runInDurableObject(store, (_instance, state) => state.storage.kv.get<{ codeHash: string }>("code"));
+    expect(stored!.codeHash).toBe(await oneTimeCodeDigest(env.REFRESH_TOKEN_SECRET!, email, code));
+    expect(stored!.codeHash).not.toBe(await sha256Hex(code));
+    expect(JSON.stringify(stored)).not.toContain(code);
   });
 
   it("a known user gets a code that signs into the same account", async () => {

@@ -6,9 +6,10 @@
  * so concurrent guesses are serialised: N allowed attempts are exactly N.
  */
 import { DurableObject } from "cloudflare:workers";
+import { constantTimeEqual } from "../lib/crypto";
 
 interface StoredCode {
-  /** SHA-256 (hex) of the code; the code itself is never stored. */
+  /** HMAC (hex) of the code under a server secret; the code itself is never stored. */
   codeHash: string;
   expiresAt: number;
   attemptsLeft: number;
@@ -62,10 +63,5 @@ export class OneTimeCodes extends DurableObject<Env> {
 
 /** Both inputs are hex digests of equal length, so only their content could leak. */
 function equalInConstantTime(a: string, b: string): boolean {
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  if (left.length !== right.length) return false;
-  let difference = 0;
-  for (let i = 0; i < left.length; i++) difference |= left[i]! ^ right[i]!;
-  return difference === 0;
+  return constantTimeEqual(encoder.encode(a), encoder.encode(b));
 }

@@ -12,8 +12,7 @@ import { users } from "../db/schema";
 import { findUserByEmail } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
-import { randomNumericCode } from "../lib/otp";
-import { sha256Hex } from "../lib/crypto";
+import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
@@ -62,7 +61,7 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
       const user = await findOrCreatePasswordlessUser(context, { email: body.email }, body.options);
       const code = randomNumericCode(config.emailOtpDigits);
       await codesFor(context, body.email).issue(
-        await sha256Hex(code),
+        await oneTimeCodeDigest(config.refreshTokenSecret, body.email, code),
         Date.now() + config.emailOtpTtlSeconds * 1000,
         config.otpMaxAttempts,
       );
@@ -87,7 +86,7 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, otpVerifyBody);
     // Every guess is counted by the address's code store, whether or not the
     // address has an account, so the answer is the same for both.
-    const verdict = await codesFor(context, body.email).check(await sha256Hex(body.otp), Date.now());
+    const verdict = await codesFor(context, body.email).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, body.email, body.otp), Date.now());
     if (verdict !== "accepted") throw new AuthError("invalid-otp");
     const user = await findUserByEmail(db, realm.id, body.email);
     if (user === null) throw new AuthError("invalid-otp");

@@ -13,8 +13,7 @@ import { findUserByPhone } from "../db/users";
 import { AuthError } from "../errors";
 import { runAfterResponse } from "../lib/after-response";
 import { readJsonBody } from "../lib/body";
-import { sha256Hex } from "../lib/crypto";
-import { randomNumericCode } from "../lib/otp";
+import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { normalizeE164 } from "../lib/phone";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
@@ -45,7 +44,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const work = async () => {
       const user = await findOrCreatePasswordlessUser(context, { phoneNumber }, body.options);
       const code = randomNumericCode(config.emailOtpDigits);
-      await codesFor(context, phoneNumber).issue(await sha256Hex(code), Date.now() + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts);
+      await codesFor(context, phoneNumber).issue(await oneTimeCodeDigest(config.refreshTokenSecret, phoneNumber, code), Date.now() + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts);
       return { user, code };
     };
     const deliver = ({ code }: { code: string }) =>
@@ -73,7 +72,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, verifyBody);
     const phoneNumber = normalizeE164(body.phoneNumber);
     if (phoneNumber === null) throw new AuthError("invalid-otp");
-    const verdict = await codesFor(context, phoneNumber).check(await sha256Hex(body.otp), Date.now());
+    const verdict = await codesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
     if (verdict !== "accepted") throw new AuthError("invalid-otp");
     const user = await findUserByPhone(db, realm.id, phoneNumber);
     if (user === null) throw new AuthError("invalid-otp");
