@@ -99,3 +99,22 @@ export function updatePasswordStatement(db: Database, realm: string, userId: str
     .set({ passwordHash, updatedAt: now })
     .where(and(eq(users.realm, realm), eq(users.id, userId)));
 }
+
+/**
+ * Replaces the hash that just verified, only while the row still holds it: a
+ * password change or reset that lands between our read and this write is never
+ * overwritten.
+ */
+export function rehashPasswordStatement(
+  db: Database,
+  realm: string,
+  userId: string,
+  verifiedHash: string,
+  passwordHash: string,
+  now: number,
+) {
+  return db
+    .update(users)
+    .set({ passwordHash, updatedAt: now })
+    .where(and(eq(users.realm, realm), eq(users.id, userId), eq(users.passwordHash, verifiedHash)));
+}

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
 import type { AppEnv, RequestContext } from "../context";
-import { findUserByEmail, insertUserStatements, updatePasswordStatement } from "../db/users";
+import { findUserByEmail, insertUserStatements, rehashPasswordStatement } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
@@ -76,19 +76,24 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     if (user.disabled) throw new AuthError("disabled-user");
     if (config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
 
+    // A hash that verified but is outdated (imported bcrypt, older PBKDF2 parameters) is
+    // replaced now that the password is known, also when a second factor is still due,
+    // or a TOTP user would keep bcrypt for ever. Inline, in the same D1 batch as the
+    // ticket or session rather than in waitUntil: waitUntil CPU counts against the same
+    // request, the batch costs no extra round trip, and a failure is not silent. The
+    // extra PBKDF2 is paid once per user.
+    const rehash = verdict.needsRehash
+      ? rehashPasswordStatement(db, realm.id, user.id, user.passwordHash, await hasher.hash(body.password), Date.now())
+      : null;
+
     // A second factor is due: no session yet, a short-lived ticket for /signin/mfa/totp.
     if (user.activeMfaType === "totp") {
       const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, config.mfaTicketTtlSeconds);
-      await statement;
+      await (rehash === null ? statement : db.batch([statement, rehash]));
       return c.json({ session: null, mfa: { ticket } } satisfies SignInEmailPasswordResponse);
     }
     const session = await newSessionToken(context, user.id);
-    if (verdict.needsRehash) {
-      const rehash = updatePasswordStatement(db, realm.id, user.id, await hasher.hash(body.password), Date.now());
-      await db.batch([session.statement, rehash]);
-    } else {
-      await session.statement;
-    }
+    await (rehash === null ? session.statement : db.batch([session.statement, rehash]));
     return c.json({ session: await buildSession(context, user, session.issued) } satisfies SignInEmailPasswordResponse);
   });
 

@@ -5,10 +5,13 @@
  *   pbkdf2-sha256$i=100000,p=0$<salt base64>$<derived key base64>
  *
  * `p=1` marks a hash whose input was first HMAC'd with the server's pepper.
+ * Imported bcrypt hashes (`$2a$`, `$2b$`, `$2y$`) also verify, always flagged for
+ * rehash (see ./bcrypt.ts).
  */
 import { PBKDF2_ITERATIONS } from "../config";
 import { constantTimeEqual, hmacSha256 } from "../lib/crypto";
 import { fromBase64, toBase64 } from "../lib/encoding";
+import { isBcryptHash, verifyBcrypt } from "./bcrypt";
 
 const ALGORITHM = "pbkdf2-sha256";
 const SALT_BYTES = 16;
@@ -74,6 +77,11 @@ export function createPbkdf2Hasher(options: { pepper: string | null; iterations?
     },
 
     async verify(password, stored) {
+      if (isBcryptHash(stored)) {
+        // Imported hashes were never peppered; a match is replaced by PBKDF2 at once.
+        const ok = verifyBcrypt(password, stored);
+        return { ok, needsRehash: ok };
+      }
       const parsed = parseHash(stored);
       if (parsed === null) return { ok: false, needsRehash: false };
       if (parsed.peppered && pepper === null) return { ok: false, needsRehash: false };
