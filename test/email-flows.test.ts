@@ -286,6 +286,14 @@ describe("POST /user/email/send-verification-email", () => {
   });
 });
 
+describe("unknown addresses with CONCEAL_ERRORS=false", () => {
+  it.each(["/user/email/send-verification-email", "/user/password/reset"])("%s answers invalid-request, as Nhost does", async (path) => {
+    const email = uniqueEmail("unknown-open");
+    expectError(await call(path, { body: { email }, settings: { CONCEAL_ERRORS: "false" } }), 400, "invalid-request");
+    expect(await mailsTo(email)).toHaveLength(0);
+  });
+});
+
 describe("password reset", () => {
   it("mails a link that signs the user in; the app then sets the password and other sessions end", async () => {
     const { email, session: first } = await signUp(uniqueEmail("reset-link"));

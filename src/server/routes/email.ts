@@ -32,7 +32,8 @@ export const emailRoutes = new Hono<AppEnv>()
     const redirectTo = redirectTarget(config, body.options?.redirectTo);
     await runMailFlow(context, "emailVerify", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
-      if (user === null) return null;
+      // Answered only with CONCEAL_ERRORS=false, as Nhost does; concealed, it is silence.
+      if (user === null) throw new AuthError("invalid-request", "no account uses this email");
       if (user.disabled) throw new AuthError("disabled-user");
       if (user.emailVerified) throw new AuthError("email-already-verified");
       return verificationMail(context, user, redirectTo);
@@ -47,7 +48,8 @@ export const emailRoutes = new Hono<AppEnv>()
     const redirectTo = redirectTarget(config, body.options?.redirectTo);
     await runMailFlow(context, "passwordReset", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
-      if (user === null) return null;
+      // Answered only with CONCEAL_ERRORS=false, as Nhost does; concealed, it is silence.
+      if (user === null) throw new AuthError("invalid-request", "no account uses this email");
       if (user.disabled) throw new AuthError("disabled-user");
       const { ticket, statement } = await newTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
         redirectTo,
