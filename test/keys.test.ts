@@ -143,6 +143,63 @@ describe("revocation", () => {
     expect(response.status).toBe(404);
     expect(response.json.error).toBe("key-not-found");
   });
+
+  it("a verifier whose JWKS fetch is blocked trusts a revoked key for maxStaleSeconds at most, then fails closed", async () => {
+    const { session } = await signUp();
+    let blocked = false;
+    let fetches = 0;
+    let clockOffsetMs = 0;
+    const verifier = createVerifier({
+      issuer: "http://localhost",
+      now: () => Date.now() + clockOffsetMs,
+      cacheMaxAgeSeconds: 60,
+      maxStaleSeconds: 120,
+      cooldownSeconds: 10,
+      fetch: (url, init) => {
+        fetches++;
+        return blocked ? Promise.reject(new TypeError("network connection lost")) : exports.default.fetch(url, init);
+      },
+    });
+    expect((await verifier.verify(session.accessToken)).ok).toBe(true);
+
+    // The key is revoked, and an attacker keeps the verifier from seeing the new JWKS.
+    expect((await admin(`/admin/keys/${kidOf(session.accessToken)}`, "DELETE")).status).toBe(200);
+    blocked = true;
+    clockOffsetMs = 110_000;
+    expect((await verifier.verify(session.accessToken)).ok).toBe(true);
+    clockOffsetMs = 121_000;
+    expect(await verifier.verify(session.accessToken)).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(fetches).toBe(3);
+
+    // The fetch goes through again: the revocation is seen.
+    blocked = false;
+    clockOffsetMs = 131_000;
+    expect(await verifier.verify(session.accessToken)).toEqual({ ok: false, code: "unknown-key" });
+    expect(fetches).toBe(4);
+  });
+});
+
+describe("a client verifier running on Workers reads the JWKS body with a cap (checklist J14)", () => {
+  it("a 16 MiB JWKS body is refused after reading just past 64 KiB, and cancelled", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(4096));
+    const counter = { pulled: 0, cancelled: false };
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (counter.pulled >= 16 * 1024 * 1024) return controller.close();
+        counter.pulled += chunk.byteLength;
+        controller.enqueue(chunk.slice());
+      },
+      cancel() {
+        counter.cancelled = true;
+      },
+    });
+    const { session } = await signUp();
+    const verifier = createVerifier({ issuer: "http://localhost", fetch: async () => new Response(stream) });
+    expect(await verifier.verify(session.accessToken)).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(counter.cancelled).toBe(true);
+    expect(counter.pulled).toBeGreaterThan(64 * 1024);
+    expect(counter.pulled).toBeLessThanOrEqual(64 * 1024 + 4 * chunk.byteLength);
+  });
 });
 
 describe("scheduled rotation (alarm)", () => {

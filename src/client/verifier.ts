@@ -24,7 +24,10 @@ export type VerifyErrorCode =
   | "invalid-audience"
   /** A required claim is missing or has the wrong type, or `iat` is in the future. */
   | "invalid-claims"
-  /** The JWKS could not be fetched and no keys are cached. */
+  /**
+   * The JWKS could not be fetched and no usable keys are cached: none were ever
+   * fetched, or the last successful fetch is older than `maxStaleSeconds`.
+   */
   | "jwks-unavailable";
 
 export type VerifyResult<Claims = AccessTokenClaims> =
@@ -44,7 +47,13 @@ export interface VerifierOptions {
   clockToleranceSeconds?: number;
   /** How long a fetched JWKS is trusted before it is refetched. Default 600. */
   cacheMaxAgeSeconds?: number;
-  /** Minimum time between two refetches caused by unknown `kid`s. Default 30. */
+  /**
+   * How long after the last successful JWKS fetch its keys may still be used while
+   * refetches fail; past it every verify answers `jwks-unavailable` until a fetch
+   * succeeds again. At least `cacheMaxAgeSeconds`. Default 86400 (24 hours).
+   */
+  maxStaleSeconds?: number;
+  /** Minimum time between two refetches (unknown `kid`s, or retries while the JWKS is down). Default 30. */
   cooldownSeconds?: number;
   /** Abort a JWKS fetch after this long. Default 5000. */
   fetchTimeoutMs?: number;
@@ -62,6 +71,13 @@ export interface Verifier<Claims = AccessTokenClaims> {
 
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 const DEFAULT_CACHE_MAX_AGE_SECONDS = 600;
+/**
+ * A failing JWKS endpoint must not take every backend down with it at once, nor let a
+ * key that was revoked (removed from the JWKS) stay valid for as long as an attacker
+ * can block the fetch. 24 hours rides out an outage of the auth service that someone
+ * is paged for, and still bounds the life of a revoked key to a day.
+ */
+const DEFAULT_MAX_STALE_SECONDS = 24 * 60 * 60;
 const DEFAULT_COOLDOWN_SECONDS = 30;
 const DEFAULT_FETCH_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_TOKEN_LENGTH = 8192;
@@ -107,6 +123,12 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
   const now = options.now ?? (() => Date.now());
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   const cacheMaxAgeMs = (options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS) * 1000;
+  const maxStaleMs = (options.maxStaleSeconds ?? DEFAULT_MAX_STALE_SECONDS) * 1000;
+  // Misuse, so an exception: keys that expire before they are due for a refetch
+  // would fail every verify between the two ages. `!(>=)` also refuses NaN.
+  if (!(maxStaleMs >= cacheMaxAgeMs)) {
+    throw new RangeError("createVerifier: maxStaleSeconds must be a number at least cacheMaxAgeSeconds");
+  }
   const cooldownMs = (options.cooldownSeconds ?? DEFAULT_COOLDOWN_SECONDS) * 1000;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const maxTokenLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
@@ -120,13 +142,14 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
   async function loadJwks(): Promise<void> {
     jwksFetches++;
     lastFetchStartedAt = now();
-    const response = await fetchJwks(jwksUrl, {
-      headers: { accept: "application/json" },
-      signal: AbortSignal.timeout(fetchTimeoutMs),
-    });
-    if (!response.ok) throw new Error(`JWKS fetch answered ${response.status}`);
-    const text = await response.text();
-    if (text.length > MAX_JWKS_BYTES) throw new Error("JWKS document is too large");
+    // One deadline for the headers and the body: a trickling body cannot hold the fetch open.
+    const signal = AbortSignal.timeout(fetchTimeoutMs);
+    const response = await fetchJwks(jwksUrl, { headers: { accept: "application/json" }, signal });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      throw new Error(`JWKS fetch answered ${response.status}`);
+    }
+    const text = await readCappedText(response, MAX_JWKS_BYTES, signal);
     keys = await importKeySet(JSON.parse(text), keys);
     fetchedAt = now();
   }
@@ -135,7 +158,8 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
   function refresh(): Promise<void> {
     inFlight ??= loadJwks()
       .catch(() => {
-        // Keep the keys we had: a failing JWKS endpoint must not revoke valid keys.
+        // Keep the keys we had: a brief JWKS outage must not revoke valid keys. They
+        // stay usable until `maxStaleSeconds` after the last successful fetch.
       })
       .finally(() => {
         inFlight = null;
@@ -146,10 +170,13 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
   async function keyFor(kid: string): Promise<JoseCryptoKey> {
     const canFetch = () => inFlight !== null || now() - lastFetchStartedAt >= cooldownMs;
     // Cold start or stale set: every caller waits on the same fetch. A failed fetch
-    // is retried after the cooldown, so a JWKS outage is not a fetch per request.
+    // is retried after the cooldown, so a JWKS outage costs one fetch per cooldown,
+    // not one per request.
     const stale = fetchedAt === null || now() - fetchedAt > cacheMaxAgeMs;
     if (stale && canFetch()) await refresh();
-    if (fetchedAt === null) throw new VerifyFailure("jwks-unavailable");
+    // Fail closed: keys nobody has confirmed for `maxStaleSeconds` may have been revoked
+    // meanwhile, and blocking the JWKS fetch must not keep a revoked key alive.
+    if (fetchedAt === null || now() - fetchedAt > maxStaleMs) throw new VerifyFailure("jwks-unavailable");
     let cached = keys.get(kid);
     // An unknown kid is what a rotation looks like: one refetch, at most one per cooldown.
     if (cached === undefined && canFetch()) {
@@ -210,6 +237,48 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
       return { jwksFetches, cachedKeys: keys.size };
     },
   };
+}
+
+/**
+ * Reads a response body as UTF-8, refusing it as soon as more than `maxBytes` have
+ * arrived: an endless or huge body is cancelled, never buffered whole.
+ */
+async function readCappedText(response: Response, maxBytes: number, signal: AbortSignal): Promise<string> {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw new Error("JWKS document is too large");
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  // An injected `fetch` may not tie the body to the signal; cancelling wakes a stalled read.
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      signal.throwIfAborted();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw new Error("JWKS document is too large");
+      }
+      chunks.push(value);
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 function decodeJsonObject(segment: string): Record<string, unknown> {

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createVerifier, type VerifierOptions } from "../../src/client";
 import { requireAccessToken, type EdgeauthVariables } from "../../src/client/hono";
 
@@ -295,6 +295,240 @@ describe("JWKS endpoint failures", () => {
     expect((await verifier.verify(token)).ok).toBe(true);
     expect(endpoint.fetches).toBe(3);
     expect(verifier.stats().cachedKeys).toBe(1);
+  });
+});
+
+describe("a key set too old to trust fails closed (maxStaleSeconds)", () => {
+  /** The default: 24 hours after the last successful fetch. */
+  const MAX_STALE_SECONDS = 86_400;
+  const down = async () => new Response("unavailable", { status: 503 });
+
+  it("blocking the JWKS keeps the keys for 24 h, then every verify answers jwks-unavailable until a fetch succeeds", async () => {
+    const time = clock();
+    const key = await makeKey();
+    const endpoint = jwksEndpoint([key.jwk]);
+    const verifier = verifierFor(endpoint, time);
+    expect((await verifier.verify(await sign(key, time))).ok).toBe(true);
+    expect(endpoint.fetches).toBe(1);
+
+    // From now on every fetch fails (an attacker blocking the endpoint, or an outage).
+    endpoint.failure = down;
+    time.advanceSeconds(MAX_STALE_SECONDS);
+    // Exactly maxStale after the last success: still served, after one failed refetch.
+    expect((await verifier.verify(await sign(key, time))).ok).toBe(true);
+    expect(endpoint.fetches).toBe(2);
+
+    time.advanceSeconds(1);
+    const token = await sign(key, time);
+    // Inside the cooldown of the failed refetch: refused without a fetch.
+    expect(await verifier.verify(token)).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(endpoint.fetches).toBe(2);
+
+    // A flood of 1,000 verifies over 100 s costs one fetch per 30 s cooldown. The last
+    // fetch started at maxStale, 1 s before the flood: fetches at +30, +60 and +90 s.
+    for (let i = 0; i < 1000; i++) {
+      expect(await verifier.verify(token)).toEqual({ ok: false, code: "jwks-unavailable" });
+      time.advanceSeconds(100 / 1000);
+    }
+    expect(endpoint.fetches).toBe(2 + 3);
+
+    // The endpoint recovers: the first verify after the cooldown refetches and passes.
+    endpoint.failure = null;
+    time.advanceSeconds(COOLDOWN_SECONDS);
+    expect((await verifier.verify(token)).ok).toBe(true);
+    expect(endpoint.fetches).toBe(6);
+    for (let i = 0; i < 20; i++) expect((await verifier.verify(token)).ok).toBe(true);
+    expect(endpoint.fetches).toBe(6);
+  });
+
+  it("1,000 concurrent verifies on a too-old key set share a single refetch per cooldown", async () => {
+    const time = clock();
+    const key = await makeKey();
+    const endpoint = jwksEndpoint([key.jwk]);
+    const verifier = verifierFor(endpoint, time);
+    expect((await verifier.verify(await sign(key, time))).ok).toBe(true);
+
+    endpoint.failure = down;
+    time.advanceSeconds(MAX_STALE_SECONDS + 1);
+    const token = await sign(key, time);
+    const refused = await Promise.all(Array.from({ length: 1000 }, () => verifier.verify(token)));
+    expect(refused.every((result) => !result.ok && result.code === "jwks-unavailable")).toBe(true);
+    expect(endpoint.fetches).toBe(2);
+
+    // Recovered: those arriving while the refetch is in flight wait for it and pass.
+    endpoint.failure = null;
+    time.advanceSeconds(COOLDOWN_SECONDS);
+    const passed = await Promise.all(Array.from({ length: 1000 }, () => verifier.verify(token)));
+    expect(passed.every((result) => result.ok)).toBe(true);
+    expect(endpoint.fetches).toBe(3);
+  });
+
+  it("a key revoked while the JWKS was blocked stops verifying after maxStaleSeconds, not never", async () => {
+    const time = clock();
+    const [revoked, kept] = [await makeKey(), await makeKey()];
+    const endpoint = jwksEndpoint([kept.jwk, revoked.jwk]);
+    const verifier = verifierFor(endpoint, time, { cacheMaxAgeSeconds: 60, maxStaleSeconds: 300, cooldownSeconds: 10 });
+    expect((await verifier.verify(await sign(revoked, time))).ok).toBe(true);
+
+    // The issuer drops the key, but the verifier cannot see it: its fetches fail.
+    endpoint.keys = [kept.jwk];
+    endpoint.failure = down;
+    time.advanceSeconds(300);
+    expect((await verifier.verify(await sign(revoked, time))).ok).toBe(true);
+    time.advanceSeconds(1);
+    expect(await verifier.verify(await sign(revoked, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(await verifier.verify(await sign(kept, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+
+    // Once the fetch goes through, the revocation is seen and the kept key works again.
+    endpoint.failure = null;
+    time.advanceSeconds(10);
+    expect((await verifier.verify(await sign(kept, time))).ok).toBe(true);
+    expect(await verifier.verify(await sign(revoked, time))).toEqual({ ok: false, code: "unknown-key" });
+  });
+
+  it("a frozen global clock (vi.setSystemTime) is honoured when no clock is injected", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(START_MS);
+      const key = await makeKey();
+      const endpoint = jwksEndpoint([key.jwk]);
+      const verifier = createVerifier({ issuer: ISSUER, fetch: endpoint.fetch });
+      const signAtNow = () => sign(key, { now: () => Date.now(), advanceSeconds: () => {} });
+      expect((await verifier.verify(await signAtNow())).ok).toBe(true);
+      endpoint.failure = down;
+      vi.setSystemTime(START_MS + MAX_STALE_SECONDS * 1000);
+      expect((await verifier.verify(await signAtNow())).ok).toBe(true);
+      vi.setSystemTime(START_MS + (MAX_STALE_SECONDS + 1) * 1000);
+      expect(await verifier.verify(await signAtNow())).toEqual({ ok: false, code: "jwks-unavailable" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it.each([
+    ["maxStaleSeconds below cacheMaxAgeSeconds", { cacheMaxAgeSeconds: 600, maxStaleSeconds: 599 }],
+    ["a cacheMaxAgeSeconds above the 24 h default of maxStaleSeconds", { cacheMaxAgeSeconds: 86_401 }],
+    ["maxStaleSeconds NaN", { maxStaleSeconds: Number.NaN }],
+  ])("%s is misuse: createVerifier throws a RangeError", (_name, options) => {
+    expect(() => createVerifier({ issuer: ISSUER, ...options })).toThrow(RangeError);
+  });
+});
+
+describe("the JWKS body is read with a 64 KiB cap while it streams", () => {
+  const MAX_JWKS_BYTES = 64 * 1024;
+  const CHUNK_BYTES = 4096;
+  const encoder = new TextEncoder();
+
+  /**
+   * A 16 MiB JSON-looking body (or one that stalls after its opening); counts the bytes
+   * the verifier pulls and whether it cancels. Finite, so that a verifier that buffers
+   * everything fails the byte count instead of hanging the suite.
+   */
+  function hugeBody(stall = false) {
+    const totalBytes = 16 * 1024 * 1024;
+    const counter = { pulled: 0, cancelled: false };
+    let first = true;
+    const chunk = encoder.encode("x".repeat(CHUNK_BYTES));
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (first) {
+          first = false;
+          const opening = encoder.encode('{"keys":[],"padding":"');
+          counter.pulled += opening.byteLength;
+          controller.enqueue(opening);
+          return;
+        }
+        if (stall) return new Promise<void>(() => {});
+        if (counter.pulled >= totalBytes) return controller.close();
+        counter.pulled += chunk.byteLength;
+        controller.enqueue(chunk.slice());
+      },
+      cancel() {
+        counter.cancelled = true;
+      },
+    });
+    return { stream, counter };
+  }
+
+  it("a 16 MiB body is refused after reading just past the cap, and cancelled", async () => {
+    const time = clock();
+    const key = await makeKey();
+    const { stream, counter } = hugeBody();
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      now: time.now,
+      fetch: async () => new Response(stream, { headers: { "content-type": "application/json" } }),
+    });
+    expect(await verifier.verify(await sign(key, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(counter.cancelled).toBe(true);
+    expect(counter.pulled).toBeGreaterThan(MAX_JWKS_BYTES);
+    // The cap plus what the stream's queue had buffered ahead: a few chunks, not all of it.
+    expect(counter.pulled).toBeLessThanOrEqual(MAX_JWKS_BYTES + 4 * CHUNK_BYTES);
+  });
+
+  it("a body declaring a Content-Length over the cap is refused before reading it", async () => {
+    const time = clock();
+    const key = await makeKey();
+    const { stream, counter } = hugeBody();
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      now: time.now,
+      fetch: async () => new Response(stream, { headers: { "content-type": "application/json", "content-length": String(10 * 1024 * 1024) } }),
+    });
+    expect(await verifier.verify(await sign(key, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(counter.cancelled).toBe(true);
+    // At most what the stream pulls by itself to fill its queue; none of it is read.
+    expect(counter.pulled).toBeLessThanOrEqual(CHUNK_BYTES);
+  });
+
+  it("a body that stalls mid-stream is abandoned at the fetch timeout", async () => {
+    const time = clock();
+    const key = await makeKey();
+    const { stream, counter } = hugeBody(true);
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      now: time.now,
+      fetchTimeoutMs: 20,
+      fetch: async () => new Response(stream, { headers: { "content-type": "application/json" } }),
+    });
+    expect(await verifier.verify(await sign(key, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(counter.cancelled).toBe(true);
+  });
+
+  it("a JWKS of exactly 64 KiB is accepted and one byte more is refused", async () => {
+    const time = clock();
+    const key = await makeKey();
+    const documentOf = (bytes: number) => {
+      const bare = JSON.stringify({ keys: [key.jwk], padding: "" });
+      return JSON.stringify({ keys: [key.jwk], padding: "x".repeat(bytes - bare.length) });
+    };
+    for (const [bytes, ok] of [
+      [MAX_JWKS_BYTES, true],
+      [MAX_JWKS_BYTES + 1, false],
+    ] as const) {
+      const body = documentOf(bytes);
+      expect(encoder.encode(body).byteLength).toBe(bytes);
+      // Streamed in small chunks and without a Content-Length, so only the streaming cap decides.
+      const chunks = Array.from({ length: Math.ceil(bytes / 1000) }, (_, i) => encoder.encode(body.slice(i * 1000, (i + 1) * 1000)));
+      const verifier = createVerifier({
+        issuer: ISSUER,
+        now: time.now,
+        fetch: async () => {
+          const queue = [...chunks];
+          return new Response(
+            new ReadableStream<Uint8Array>({
+              pull(controller) {
+                const next = queue.shift();
+                if (next === undefined) controller.close();
+                else controller.enqueue(next);
+              },
+            }),
+          );
+        },
+      });
+      const result = await verifier.verify(await sign(key, time));
+      expect(result.ok ? true : result.code).toBe(ok ? true : "jwks-unavailable");
+    }
   });
 });
 
