@@ -3,9 +3,12 @@
  * revocation (design §3), sign-out, token verification, the signed-in user,
  * password changes (signed in and by reset ticket), and the system routes.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { app } from "../src/server/app";
+import { SESSION_MAX_LIFETIME_SECONDS_DEFAULT } from "../src/server/config";
 import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail } from "./helpers";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -468,5 +471,78 @@ describe("system routes", () => {
     expect(Object.keys(response.json)).toEqual(["version"]);
     expect(typeof response.json.version).toBe("string");
     expect(response.json.version.length).toBeGreaterThan(0);
+  });
+});
+
+describe(`absolute session lifetime (SESSION_MAX_LIFETIME_SECONDS, default ${SESSION_MAX_LIFETIME_SECONDS_DEFAULT / 86_400} days)`, () => {
+  const DAY_MS = 86_400_000;
+
+  async function refreshWith(refreshToken: string, settings: Record<string, string> = {}) {
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request("http://localhost/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken }),
+      }),
+      { ...env, ...settings } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return { status: response.status, json: (await response.json()) as any };
+  }
+
+  async function keepRefreshing(settings: Record<string, string> = {}) {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    let { refreshToken } = (await signUp()).session;
+    // Active every 25 days: the sliding 30-day expiry alone would never end it.
+    for (const day of [25, 50, 75]) {
+      vi.setSystemTime(t0 + day * DAY_MS);
+      const refreshed = await refreshWith(refreshToken, settings);
+      expect(refreshed.status, JSON.stringify(refreshed.json)).toBe(200);
+      refreshToken = refreshed.json.refreshToken;
+    }
+    return { t0, refreshToken };
+  }
+
+  it("ends an active session at its absolute end, however often it refreshes", async () => {
+    const { t0, refreshToken } = await keepRefreshing();
+    const row = await env.DB.prepare("SELECT expires_at, session_expires_at FROM refresh_tokens WHERE token_hash = ?")
+      .bind(await sha256Hex(refreshToken))
+      .first<{ expires_at: number; session_expires_at: number }>();
+    // The last child expires with the session, not 30 days after its refresh.
+    expect(row!.session_expires_at).toBe(t0 + SESSION_MAX_LIFETIME_SECONDS_DEFAULT * 1000);
+    expect(row!.expires_at).toBe(row!.session_expires_at);
+
+    vi.setSystemTime(t0 + SESSION_MAX_LIFETIME_SECONDS_DEFAULT * 1000 - 1000);
+    const lastRefresh = await refreshWith(refreshToken);
+    expect(lastRefresh.status).toBe(200);
+    vi.setSystemTime(t0 + SESSION_MAX_LIFETIME_SECONDS_DEFAULT * 1000 + 1000);
+    expectError(await refreshWith(lastRefresh.json.refreshToken), 401, "invalid-refresh-token");
+  });
+
+  it("0 turns the limit off: the session slides on", async () => {
+    const settings = { SESSION_MAX_LIFETIME_SECONDS: "0" };
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    const ctx = createExecutionContext();
+    const signedUp = await app.fetch(
+      new Request("http://localhost/signup/email-password", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: uniqueEmail("no-limit"), password: GOOD_PASSWORD }),
+      }),
+      { ...env, ...settings } as Env,
+      ctx,
+    );
+    let refreshToken = ((await signedUp.json()) as any).session.refreshToken as string;
+    for (const day of [25, 50, 75, 100, 125]) {
+      vi.setSystemTime(t0 + day * DAY_MS);
+      const refreshed = await refreshWith(refreshToken, settings);
+      expect(refreshed.status, JSON.stringify(refreshed.json)).toBe(200);
+      refreshToken = refreshed.json.refreshToken;
+    }
   });
 });

@@ -11,6 +11,7 @@ export interface NewRefreshToken {
   tokenHash: string;
   createdAt: number;
   expiresAt: number;
+  sessionExpiresAt: number | null;
 }
 
 export function insertRefreshTokenStatement(db: Database, row: NewRefreshToken) {
@@ -23,11 +24,11 @@ export function insertRefreshTokenStatement(db: Database, row: NewRefreshToken) 
  * check passed, in one transaction.
  */
 export function insertRefreshTokenIfStatement(db: Database, row: NewRefreshToken, guard: SQL) {
-  // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at.
+  // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at, session_expires_at.
   return db
     .insert(refreshTokens)
     .select(
-      sql`SELECT ${row.id}, ${row.realm}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL WHERE ${guard}`,
+      sql`SELECT ${row.id}, ${row.realm}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL, ${row.sessionExpiresAt} WHERE ${guard}`,
     );
 }
 
@@ -84,11 +85,14 @@ export async function rotateRefreshToken(db: Database, input: RotationInput): Pr
   );
   const parentByHash = sql`FROM ${refreshTokens} WHERE ${refreshTokens.realm} = ${realm} AND ${refreshTokens.tokenHash} = ${parentHash}`;
   const [, , rows] = await db.batch([
-    // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at.
+    // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at, session_expires_at.
+    // The child inherits the session's absolute end, and expires by it at the latest.
     db
       .insert(refreshTokens)
       .select(
-        sql`SELECT ${child.id}, realm, user_id, family_id, ${child.tokenHash}, ${now}, ${child.expiresAt}, NULL, NULL
+        sql`SELECT ${child.id}, realm, user_id, family_id, ${child.tokenHash}, ${now},
+                   CASE WHEN session_expires_at IS NULL THEN ${child.expiresAt} ELSE MIN(${child.expiresAt}, session_expires_at) END,
+                   NULL, NULL, session_expires_at
             FROM ${refreshTokens}
             WHERE ${parentIsLive} AND (rotated_at IS NULL OR rotated_at >= ${graceStart})`,
       )

@@ -78,6 +78,11 @@ export const refreshTokens = sqliteTable(
     /** Set once, when this token was exchanged for its child. */
     rotatedAt: integer("rotated_at"),
     revokedAt: integer("revoked_at"),
+    /**
+     * The session's absolute end (SESSION_MAX_LIFETIME_SECONDS after sign-in),
+     * copied from parent to child: no rotation outlives it. Null: no limit.
+     */
+    sessionExpiresAt: integer("session_expires_at"),
   },
   (table) => [
     uniqueIndex("refresh_tokens_token_hash_unique").on(table.tokenHash),

@@ -31,6 +31,9 @@ export interface IssuedRefreshToken {
 export async function newSessionToken(context: RequestContext, userId: string) {
   const refreshToken = crypto.randomUUID();
   const now = Date.now();
+  const { refreshTokenTtlSeconds, sessionMaxLifetimeSeconds } = context.config;
+  const sessionExpiresAt = sessionMaxLifetimeSeconds === 0 ? null : now + sessionMaxLifetimeSeconds * 1000;
+  const expiresAt = now + refreshTokenTtlSeconds * 1000;
   const row: NewRefreshToken = {
     id: crypto.randomUUID(),
     realm: context.realm.id,
@@ -38,7 +41,8 @@ export async function newSessionToken(context: RequestContext, userId: string) {
     familyId: crypto.randomUUID(),
     tokenHash: await sha256Hex(refreshToken),
     createdAt: now,
-    expiresAt: now + context.config.refreshTokenTtlSeconds * 1000,
+    expiresAt: sessionExpiresAt === null ? expiresAt : Math.min(expiresAt, sessionExpiresAt),
+    sessionExpiresAt,
   };
   const issued: IssuedRefreshToken = { refreshToken, refreshTokenId: row.id, familyId: row.familyId };
   return { issued, row, statement: insertRefreshTokenStatement(context.db, row) };
