@@ -17,7 +17,7 @@ const ERROR_TABLE = {
   "invalid-request": [400, "The request payload is incorrect"],
   "locale-not-allowed": [400, "Locale not allowed"],
   "password-too-short": [400, "Password is too short"],
-  "password-in-hibp-database": [400, "Password is in HIBP database"],
+  "password-in-hibp-database": [400, "Password is too common: it is on a list of known passwords"],
   "redirectTo-not-allowed": [400, 'The value of "options.redirectTo" is not allowed.'],
   "role-not-allowed": [400, "Role not allowed"],
   "signup-disabled": [403, "Sign up is disabled."],

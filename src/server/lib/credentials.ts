@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { PASSWORD_MAX_LENGTH } from "../config";
 import type { RequestContext } from "../context";
 import { AuthError } from "../errors";
+import { isCommonPassword } from "./common-passwords";
 import { boundedString } from "./schema";
 
 export const emailSchema = z.pipe(
@@ -11,7 +12,13 @@ export const emailSchema = z.pipe(
 );
 export const passwordSchema = boundedString(1, PASSWORD_MAX_LENGTH);
 
-/** Password policy (pure): the configured minimum, counted in characters. */
-export function checkNewPassword(password: string, context: RequestContext): void {
-  if ([...password].length < context.config.passwordMinLength) throw new AuthError("password-too-short");
+/**
+ * Password policy (pure): the configured minimum, counted in characters, then
+ * the common-password blocklist (PASSWORD_BLOCK_COMMON).
+ */
+export async function checkNewPassword(password: string, context: RequestContext): Promise<void> {
+  const { passwordMinLength, passwordBlockCommon } = context.config;
+  if ([...password].length < passwordMinLength) throw new AuthError("password-too-short");
+  // The spec's code for a refused common password; no HIBP query is made.
+  if (passwordBlockCommon && (await isCommonPassword(password))) throw new AuthError("password-in-hibp-database");
 }

@@ -73,7 +73,7 @@ export const anonymousRoutes = new Hono<AppEnv>()
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
     if (body.signInMethod === "email-password") {
       if (body.password === undefined) throw new AuthError("invalid-request", "password is required for email-password");
-      checkNewPassword(body.password, context);
+      await checkNewPassword(body.password, context);
     }
     const options = resolveSignUpOptions(body.options, config);
     if (!options.ok) throw new AuthError(options.code);

@@ -24,7 +24,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, signUpBody);
     if (config.signupDisabled) throw new AuthError("signup-disabled");
-    checkNewPassword(body.password, context);
+    await checkNewPassword(body.password, context);
     const options = resolveSignUpOptions(body.options, config);
     if (!options.ok) throw new AuthError(options.code);
 

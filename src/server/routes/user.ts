@@ -31,7 +31,7 @@ export const userRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm, config } = context;
     const body = await readJsonBody(c.req.raw, changePasswordBody);
-    checkNewPassword(body.newPassword, context);
+    await checkNewPassword(body.newPassword, context);
     const now = Date.now();
     const passwordHash = await passwordHasherFor(config).hash(body.newPassword);
 
