@@ -7,6 +7,7 @@ import { env, exports } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createVerifier } from "../src/client/verifier";
+import { ConfigError, parseConfig } from "../src/server/config";
 import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
 import { dropSigningKeyLease } from "../src/server/tokens/signing-keys";
 import { ADMIN_SECRET, api, signIn, signUp } from "./helpers";
@@ -257,5 +258,16 @@ describe("admin authentication", () => {
     for (const response of [await admin("/admin/keys"), await admin("/admin/keys/rotate", "POST"), await api("/.well-known/jwks.json")]) {
       expect(response.text).not.toMatch(/"d"\s*:/);
     }
+  });
+});
+
+describe("rotation period against the caches", () => {
+  const base = { PUBLIC_URL: "https://auth.example.org", REFRESH_TOKEN_SECRET: "x".repeat(32) };
+
+  it("refuses a period shorter than JWKS_MAX_AGE_SECONDS + VERIFIER_CACHE_MAX_AGE_SECONDS, naming the setting", () => {
+    const caches = { JWKS_MAX_AGE_SECONDS: "7200", VERIFIER_CACHE_MAX_AGE_SECONDS: "3600" };
+    expect(() => parseConfig({ ...base, ...caches, KEY_ROTATION_PERIOD_SECONDS: "10799" })).toThrow(/KEY_ROTATION_PERIOD_SECONDS/);
+    expect(() => parseConfig({ ...base, ...caches, KEY_ROTATION_PERIOD_SECONDS: "10799" })).toThrow(ConfigError);
+    expect(parseConfig({ ...base, ...caches, KEY_ROTATION_PERIOD_SECONDS: "10800" }).keyRotationPeriodSeconds).toBe(10_800);
   });
 });

@@ -337,6 +337,14 @@ export function parseConfig(env: RawEnv): Config {
     3600,
     365 * 86_400,
   );
+  // The next key is published one period before it signs: it must reach every
+  // cache (the edge's JWKS copy, then a verifier's) in that time.
+  if (keyRotationPeriodSeconds < jwksMaxAgeSeconds + verifierCacheMaxAgeSeconds) {
+    throw new ConfigError(
+      "KEY_ROTATION_PERIOD_SECONDS",
+      "must be at least JWKS_MAX_AGE_SECONDS + VERIFIER_CACHE_MAX_AGE_SECONDS, or tokens would be signed by a key caches do not know yet",
+    );
+  }
 
   return {
     environment,
