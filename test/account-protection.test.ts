@@ -3,7 +3,10 @@
  * lifetime) reads but cannot change the account, and a password reset, a password
  * change or "sign out everywhere" also ends every personal access token.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../src/server/app";
 import { api, signUp, uniqueEmail } from "./helpers";
 
 function expectError(response: { status: number; json: any }, status: number, error: string) {
@@ -102,5 +105,52 @@ describe("personal access tokens end when the user takes the account back", () =
 
     expect((await api("/signout", { token: session.accessToken, body: { all: true } })).status).toBe(200);
     expect(await patWorks(pat)).toBe(false);
+  });
+});
+
+describe("REQUIRE_VERIFIED_EMAIL=true holds for refresh and PAT sign-in too", () => {
+  const settings = { REQUIRE_VERIFIED_EMAIL: "true" };
+
+  async function call(path: string, body: unknown, token?: string) {
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`http://localhost${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+        body: JSON.stringify(body),
+      }),
+      { ...env, ...settings } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return { status: response.status, json: (await response.json()) as any };
+  }
+
+  it("an anonymous user who became an unverified account cannot refresh until verified, and is not logged out by trying", async () => {
+    const anonymous = (await call("/signin/anonymous", {})).json.session;
+    const email = uniqueEmail("deanon-unverified");
+    const deanonymized = await call(
+      "/user/deanonymize",
+      { signInMethod: "email-password", email, password: "a long and unlisted passphrase" },
+      anonymous.accessToken,
+    );
+    expect(deanonymized.status, JSON.stringify(deanonymized.json)).toBe(200);
+
+    expectError(await call("/token", { refreshToken: anonymous.refreshToken }), 401, "unverified-user");
+    const rotated = await env.DB.prepare("SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ? AND rotated_at IS NOT NULL")
+      .bind(anonymous.user.id)
+      .first<{ n: number }>();
+    expect(rotated!.n).toBe(0);
+
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(anonymous.user.id).run();
+    expect((await call("/token", { refreshToken: anonymous.refreshToken })).status).toBe(200);
+  });
+
+  it("a PAT of a user whose address is no longer verified does not sign in", async () => {
+    const { session } = await signUp();
+    const pat = await createPat(session.accessToken);
+    await env.DB.prepare("UPDATE users SET email_verified = 0 WHERE id = ?").bind(session.user.id).run();
+    expectError(await call("/signin/pat", { personalAccessToken: pat }), 401, "unverified-user");
+    expect(await patWorks(pat)).toBe(true); // without the setting
   });
 });

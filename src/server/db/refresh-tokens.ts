@@ -55,6 +55,8 @@ export interface RotationInput {
   now: number;
   /** A parent rotated at or after this time may hand out its child again. */
   graceStart: number;
+  /** REQUIRE_VERIFIED_EMAIL: an unverified (non-anonymous) owner's token does not rotate. */
+  requireVerifiedEmail: boolean;
 }
 
 export interface RotationOutcome {
@@ -73,15 +75,17 @@ export interface RotationOutcome {
  * a fresh child. Null when no refresh token has this hash.
  */
 export async function rotateRefreshToken(db: Database, input: RotationInput): Promise<RotationOutcome | null> {
-  const { realm, parentHash, child, now, graceStart } = input;
+  const { realm, parentHash, child, now, graceStart, requireVerifiedEmail } = input;
   const parentIsLive = and(
     eq(refreshTokens.realm, realm),
     eq(refreshTokens.tokenHash, parentHash),
     isNull(refreshTokens.revokedAt),
     gt(refreshTokens.expiresAt, now),
-    // A refused refresh of a disabled user must not rotate: once re-enabled, the
-    // same token would otherwise read as a replay and end the session.
-    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${refreshTokens.userId} AND ${users.disabled} = 1)`,
+    // A refused refresh (disabled or, when required, unverified owner) must not
+    // rotate: once that is fixed, the same token would otherwise read as a replay
+    // and end the session.
+    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${refreshTokens.userId} AND (${users.disabled} = 1
+          OR (${requireVerifiedEmail ? 1 : 0} = 1 AND ${users.emailVerified} = 0 AND ${users.isAnonymous} = 0)))`,
   );
   const parentByHash = sql`FROM ${refreshTokens} WHERE ${refreshTokens.realm} = ${realm} AND ${refreshTokens.tokenHash} = ${parentHash}`;
   const [, , rows] = await db.batch([

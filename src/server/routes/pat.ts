@@ -120,6 +120,7 @@ export const patRoutes = new Hono<AppEnv>()
     const user = await findUserById(db, realm.id, found[0].userId);
     if (user === null) throw new AuthError("invalid-pat");
     if (user.disabled) throw new AuthError("disabled-user");
+    if (context.config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
     // One batch: the use is recorded and the session exists only if the token is
     // still live when the batch runs (a revocation in between wins).
     const session = await newSessionToken(context, user.id);

@@ -78,11 +78,13 @@ export async function rotate(
     child: { id: child.id, tokenHash: child.tokenHash, expiresAt: now + config.refreshTokenTtlSeconds * 1000 },
     now,
     graceStart,
+    requireVerifiedEmail: config.requireVerifiedEmail,
   });
   if (outcome === null) throw new AuthError("invalid-refresh-token");
   const { parent, user, childRevoked } = outcome;
   if (parent.revokedAt !== null || parent.expiresAt <= now) throw new AuthError("invalid-refresh-token");
   if (user.disabled) throw new AuthError("disabled-user");
+  if (config.requireVerifiedEmail && !user.emailVerified && !user.isAnonymous) throw new AuthError("unverified-user");
 
   // This call rotated the parent (rotatedAt = now), or a concurrent tab did so
   // inside the grace window: both get the same, live child.
