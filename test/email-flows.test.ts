@@ -308,6 +308,8 @@ describe("password reset", () => {
     const refreshToken = expectSignedInRedirect(await follow(linkOf(mail)), APP_REDIRECT, "passwordReset");
     const linkSession = await refreshed(refreshToken);
     expect(linkSession.user.id).toBe(first.user.id);
+    // Following the link proved control of the address.
+    expect(linkSession.user.emailVerified).toBe(true);
 
     const changed = await api("/user/password", { token: linkSession.accessToken, body: { newPassword: NEW_PASSWORD } });
     expect(changed.status, changed.text).toBe(200);

@@ -162,13 +162,12 @@ export const emailRoutes = new Hono<AppEnv>()
       switch (kind) {
         case "verifyEmail":
         case "signinPasswordless":
-          // Following the link proves control of the address.
+        case "passwordReset":
+          // Following the link proves control of the address. (After a reset the app
+          // sets the new password with the session this link starts.)
           return [db.update(users).set({ emailVerified: true, updatedAt: now }).where(owned)];
         case "emailConfirmChange":
           return payload === null ? [] : [db.update(users).set({ email: payload, emailVerified: true, updatedAt: now }).where(owned)];
-        case "passwordReset":
-          // The app sets the new password with the session this link starts.
-          return [];
       }
     }
   });
