@@ -205,7 +205,10 @@ try {
 
   const rows = [];
   const baselineRuns = [];
-  for (const scenario of PARTS.has("load") ? scenarios : []) {
+  // BENCH_SCENARIOS=refresh,sign picks load scenarios whose names contain a word (all by default).
+  const picked = (process.env.BENCH_SCENARIOS ?? "").split(",").filter(Boolean);
+  const wanted = (scenario) => picked.length === 0 || picked.some((word) => scenario.name.toLowerCase().includes(word.toLowerCase()));
+  for (const scenario of PARTS.has("load") ? scenarios.filter(wanted) : []) {
     log(`measuring ${scenario.name}`);
     const leasesBefore = scenario.countKeyStore ? await keyStoreLeases() : 0;
     const runs = [];
