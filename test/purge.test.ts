@@ -155,3 +155,47 @@ describe("Durable Objects that forget themselves", () => {
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.kv.get("window"))).toBeUndefined();
   });
 });
+
+describe("the daily purge and anonymous users", () => {
+  async function anonymousUser(): Promise<{ id: string; refreshToken: string }> {
+    const session = (await api("/signin/anonymous", { method: "POST" })).json.session;
+    return { id: session.user.id, refreshToken: session.refreshToken };
+  }
+
+  it("deletes an anonymous user a day old whose session has ended, with its rows; keeps one with a live session", async () => {
+    const signedOut = await anonymousUser();
+    const active = await anonymousUser();
+    expect((await api("/signout", { body: { refreshToken: signedOut.refreshToken } })).status).toBe(200);
+
+    await runDailyPurge();
+    // Too young: it may be in the middle of something.
+    expect(await countWhere("users", "id", signedOut.id)).toBe(1);
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 25 * HOUR_MS);
+    await runDailyPurge();
+    expect(await countWhere("users", "id", signedOut.id)).toBe(0);
+    expect(await countWhere("refresh_tokens", "user_id", signedOut.id)).toBe(0);
+    expect(await countWhere("user_roles", "user_id", signedOut.id)).toBe(0);
+    expect(await countWhere("users", "id", active.id)).toBe(1);
+    expect((await api("/token", { body: { refreshToken: active.refreshToken } })).status).toBe(200);
+  });
+
+  it("never deletes a real account, even one without any session", async () => {
+    const { session } = await signUp();
+    expect((await api("/signout", { body: { refreshToken: session.refreshToken } })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 400 * 24 * HOUR_MS);
+    await runDailyPurge();
+    expect(await countWhere("users", "id", session.user.id)).toBe(1);
+  });
+
+  it("uses the partial index to find them", async () => {
+    const plan = await env.DB.prepare(
+      "EXPLAIN QUERY PLAN SELECT rowid FROM users WHERE users.is_anonymous = 1 AND users.created_at < ? LIMIT 1000",
+    )
+      .bind(Date.now())
+      .all<{ detail: string }>();
+    expect(plan.results.map((row) => row.detail).join("\n")).toContain("users_anonymous_created_idx");
+  });
+});

@@ -4,6 +4,7 @@
  *
  * Every table carries `realm` (design §7). Times are epoch milliseconds.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const realms = sqliteTable("realms", {
@@ -42,6 +43,8 @@ export const users = sqliteTable(
   (table) => [
     uniqueIndex("users_realm_email_unique").on(table.realm, table.email),
     uniqueIndex("users_realm_phone_unique").on(table.realm, table.phoneNumber),
+    // The daily purge looks for anonymous users left without a session.
+    index("users_anonymous_created_idx").on(table.createdAt).where(sql`${table.isAnonymous} = 1`),
   ],
 );
 

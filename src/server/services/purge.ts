@@ -7,21 +7,27 @@
  *   inside their lifetime must still be recognised and revoke the family);
  * - tickets and WebAuthn challenges past their expiry, used or not;
  * - personal access tokens past their expiry;
- * - dev outbox mail older than a week.
+ * - dev outbox mail older than a week;
+ * - anonymous users older than a day with no live session: an anonymous user has
+ *   no credential but its refresh token, so once that is gone (signed out, or
+ *   unused for REFRESH_TOKEN_TTL_SECONDS) nobody can ever sign in as it again.
+ *   Its rows in other tables go with it (foreign keys cascade).
  *
  * Deletes go in bounded chunks, each its own statement, so a large backlog never
  * becomes one long write that holds the database; what one run leaves, the next
  * one takes.
  */
-import { lt, sql, type SQL } from "drizzle-orm";
+import { and, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { devOutbox, personalAccessTokens, refreshTokens, tickets, webauthnChallenges } from "../db/schema";
+import { devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
 import type { Database } from "../db/users";
 
 export const PURGE_CHUNK_ROWS = 1000;
 /** At most this many chunks per table per run: 100,000 rows. */
 const MAX_CHUNKS_PER_TABLE = 100;
 export const DEV_OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** An anonymous user this young is kept even without a session (it may be signing in right now). */
+export const ANONYMOUS_USER_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export type PurgeCounts = Record<string, number>;
 
@@ -32,6 +38,17 @@ function purgeTargets(now: number): { name: string; table: SQLiteTable; dead: SQ
     { name: "webauthn_challenges", table: webauthnChallenges, dead: lt(webauthnChallenges.expiresAt, now) },
     { name: "personal_access_tokens", table: personalAccessTokens, dead: lt(personalAccessTokens.expiresAt, now) },
     { name: "dev_outbox", table: devOutbox, dead: lt(devOutbox.createdAt, now - DEV_OUTBOX_RETENTION_MS) },
+    {
+      name: "anonymous_users",
+      table: users,
+      dead: and(
+        // A literal 1, not a bound parameter, so that SQLite can use the partial index.
+        sql`${users.isAnonymous} = 1`,
+        lt(users.createdAt, now - ANONYMOUS_USER_GRACE_MS),
+        sql`NOT EXISTS (SELECT 1 FROM ${refreshTokens} WHERE ${refreshTokens.userId} = ${users.id}
+              AND ${refreshTokens.revokedAt} IS NULL AND ${refreshTokens.expiresAt} > ${now})`,
+      )!,
+    },
   ];
 }
 

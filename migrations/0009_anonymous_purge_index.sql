@@ -1,0 +1,1 @@
+CREATE INDEX `users_anonymous_created_idx` ON `users` (`created_at`) WHERE "users"."is_anonymous" = 1;
