@@ -210,7 +210,11 @@ describe("POST /signup/webauthn and /signup/webauthn/verify", () => {
     const mails = (await api("/_dev/outbox")).json.mails as { to: string }[];
     expect(mails.some((mail) => mail.to === email)).toBe(true);
 
-    expectError(await verified("/signin/webauthn", { body: { email } }), 401, "unverified-user");
+    // Concealed (the default), the options do not tell; with CONCEAL_ERRORS=false they do.
+    const concealed = await verified("/signin/webauthn", { body: { email } });
+    expect(concealed.status).toBe(200);
+    expect(concealed.json.allowCredentials.map((c: { id: string }) => c.id)).not.toContain(credential.id);
+    expectError(await appWith({ REQUIRE_VERIFIED_EMAIL: "true", CONCEAL_ERRORS: "false" })("/signin/webauthn", { body: { email } }), 401, "unverified-user");
     // Discoverable sign-in reaches the same check after the signature.
     const discoverable = await verified("/signin/webauthn", {});
     const assertion = await authenticator.assert(discoverable.json);
@@ -242,16 +246,30 @@ describe("POST /signin/webauthn and /signin/webauthn/verify", () => {
     const response = await api("/signin/webauthn/verify", { body: { credential: await user.authenticator.assert(options) } });
     expect(response.status, response.text).toBe(200);
     expect(response.json.session.user.id).toBe(user.userId);
-    // An unknown email gets a discoverable challenge too, not an error that tells it apart.
-    const unknown = await signInOptions(uniqueEmail("nobody"));
-    expect(unknown.allowCredentials).toEqual([]);
   });
 
-  it("is disabled-user for a disabled user, at the challenge and at verify", async () => {
+  it("answers an unknown email, a user without keys and a disabled user with a stable stand-in key, like a real user's", async () => {
+    const nobody = uniqueEmail("nobody");
+    const unknown = await signInOptions(nobody);
+    expect(unknown.allowCredentials).toHaveLength(1);
+    expect(unknown.allowCredentials[0].id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // The same on every call, as a real user's key list would be.
+    expect((await signInOptions(nobody)).allowCredentials).toEqual(unknown.allowCredentials);
+    expect((await signInOptions(uniqueEmail("nobody-else"))).allowCredentials).not.toEqual(unknown.allowCredentials);
+    const { email: keyless } = await signUp(uniqueEmail("keyless"));
+    expect((await signInOptions(keyless)).allowCredentials).toHaveLength(1);
+    // With CONCEAL_ERRORS=false an unknown email is a discoverable challenge.
+    const open = await appWith({ CONCEAL_ERRORS: "false" })("/signin/webauthn", { body: { email: nobody } });
+    expect(open.json.allowCredentials).toEqual([]);
+  });
+
+  it("is disabled-user for a disabled user: at verify, and at the challenge when errors are not concealed", async () => {
     const user = await passkeyUser();
     const discoverable = await signInOptions();
     await setUserColumn(user.userId, "disabled", 1);
-    expectError(await api("/signin/webauthn", { body: { email: user.email } }), 401, "disabled-user");
+    const concealed = await signInOptions(user.email);
+    expect(concealed.allowCredentials.map((c: { id: string }) => c.id)).not.toContain(user.keyId);
+    expectError(await appWith({ CONCEAL_ERRORS: "false" })("/signin/webauthn", { body: { email: user.email } }), 401, "disabled-user");
     const credential = await user.authenticator.assert(discoverable);
     expectError(await api("/signin/webauthn/verify", { body: { credential } }), 401, "disabled-user");
   });
@@ -453,7 +471,7 @@ describe("POST /user/webauthn/add, /user/webauthn/verify; GET and DELETE /user/w
     expect((await api(`/user/webauthn/${user.keyId}`, { method: "DELETE", token: elevated.accessToken })).status).toBe(200);
     expect((await api("/user/webauthn", { token: user.session.accessToken })).json.securityKeys).toEqual([]);
     const options = await signInOptions(user.email);
-    expect(options.allowCredentials).toEqual([]);
+    expect(options.allowCredentials.map((c: { id: string }) => c.id)).not.toContain(user.keyId);
   });
 
   it("is forbidden-anonymous for anonymous users and unauthenticated-user without a token", async () => {

@@ -39,7 +39,7 @@ import {
 import { insertRefreshTokenIfStatement } from "../db/refresh-tokens";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
-import { sha256Hex } from "../lib/crypto";
+import { hmacSha256, sha256Hex } from "../lib/crypto";
 import { emailSchema } from "../lib/credentials";
 import { isCanonicalEcdsaDer } from "../lib/der";
 import { boundedString } from "../lib/schema";
@@ -158,6 +158,8 @@ function expectations(context: RequestContext, challenge: string) {
   const { webauthn } = context.config;
   return { expectedChallenge: challenge, expectedOrigin: webauthn.origins, expectedRPID: webauthn.rpId };
 }
+
+type Transports = NonNullable<WebAuthnCredential["transports"]>;
 
 function timeoutMs(context: RequestContext): number {
   return context.config.webauthn.challengeTtlSeconds * 1000;
@@ -300,8 +302,25 @@ function checkMaySignIn(context: RequestContext, user: UserWithRoles): void {
   if (context.config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
 }
 
+function maySignIn(context: RequestContext, user: UserWithRoles): boolean {
+  return !user.disabled && !(context.config.requireVerifiedEmail && !user.emailVerified);
+}
+
 function excludeList(credentials: WebauthnCredentialRow[]) {
   return credentials.map((row) => ({ id: row.id, transports: parseTransports(row.transports) }));
+}
+
+/**
+ * With errors concealed, sign-in options for an email must not tell whether it
+ * has an account, whether that account may sign in, or whether it has passkeys.
+ * Those cases get a stand-in credential ID derived from the email under a server
+ * secret: the same on every call, as a real user's key would be, and matching no
+ * authenticator. (The SimpleWebAuthn and WebAuthn L3 privacy notes describe this.)
+ */
+async function standInCredentials(context: RequestContext, email: string) {
+  const digest = await hmacSha256(context.config.refreshTokenSecret, `edgeauth webauthn stand-in v1\u0000${email}`);
+  const transports: Transports = ["hybrid", "internal"];
+  return [{ id: isoBase64URL.fromBuffer(digest.slice(0, 16)), transports }];
 }
 
 async function registrationOptions(context: RequestContext, user: { id: string; name: string; displayName: string }, exclude: WebauthnCredentialRow[]) {
@@ -320,11 +339,11 @@ async function registrationOptions(context: RequestContext, user: { id: string; 
   });
 }
 
-async function requestOptions(context: RequestContext, allow: WebauthnCredentialRow[]) {
+async function requestOptions(context: RequestContext, allow: { id: string; transports?: Transports }[]) {
   const { webauthn } = context.config;
   return generateAuthenticationOptions({
     rpID: webauthn.rpId,
-    allowCredentials: excludeList(allow),
+    allowCredentials: allow,
     userVerification: "preferred",
     timeout: timeoutMs(context),
   });
@@ -415,13 +434,21 @@ export const webauthnRoutes = new Hono<AppEnv>()
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, signInBody, { optional: true });
     requireEnabled(context);
-    // Without an email (or for an unknown one) the challenge is for a
-    // discoverable credential: the authenticator picks the account.
+    // Without an email the challenge is for a discoverable credential: the
+    // authenticator picks the account.
     const user = body.email === undefined ? null : await findUserByEmail(db, realm.id, body.email);
-    if (user !== null) checkMaySignIn(context, user);
-    const allow = user === null ? [] : await listCredentialsOfUser(db, realm.id, user.id);
+    // Always the second query, so an unknown email costs the same round trips.
+    const credentials = await listCredentialsOfUser(db, realm.id, user?.id ?? "");
+    const concealed = context.config.concealErrors && body.email !== undefined;
+    if (user !== null && !concealed) checkMaySignIn(context, user);
+    const showsKeys = user !== null && credentials.length > 0 && maySignIn(context, user);
+    const allow = showsKeys
+      ? excludeList(credentials)
+      : concealed
+        ? await standInCredentials(context, body.email!)
+        : [];
     const request = await requestOptions(context, allow);
-    await storeChallenge(context, request.challenge, "signin", user?.id ?? null);
+    await storeChallenge(context, request.challenge, "signin", showsKeys ? user.id : null);
     return c.json(request);
   })
 
@@ -450,7 +477,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     checkMaySignIn(context, user);
     const allow = await listCredentialsOfUser(db, realm.id, user.id);
     if (allow.length === 0) throw new AuthError("invalid-request", "the user has no security key");
-    const request = await requestOptions(context, allow);
+    const request = await requestOptions(context, excludeList(allow));
     await storeChallenge(context, request.challenge, "elevate", user.id);
     return c.json(request);
   })
