@@ -11,8 +11,8 @@ import { passwordHasherFor } from "../services/passwords";
 import { deliverMail, sendInBackground } from "../services/mail/send";
 import { verificationMail } from "../services/mail/flows";
 import { newSessionToken } from "../tokens/refresh-token";
-import { newTicket } from "../tokens/tickets";
 import { buildSession } from "../tokens/session";
+import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
 
 const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
@@ -86,15 +86,9 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
       ? rehashPasswordStatement(db, realm.id, user.id, user.passwordHash, await hasher.hash(body.password), Date.now())
       : null;
 
-    // A second factor is due: no session yet, a short-lived ticket for /signin/mfa/totp.
-    if (user.activeMfaType === "totp") {
-      const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, config.mfaTicketTtlSeconds);
-      await (rehash === null ? statement : db.batch([statement, rehash]));
-      return c.json({ session: null, mfa: { ticket } } satisfies SignInEmailPasswordResponse);
-    }
-    const session = await newSessionToken(context, user.id);
-    await (rehash === null ? session.statement : db.batch([session.statement, rehash]));
-    return c.json({ session: await buildSession(context, user, session.issued) } satisfies SignInEmailPasswordResponse);
+    const outcome = await afterFirstFactor(context, user);
+    await (rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]));
+    return c.json((await signInAnswer(context, user, outcome)) satisfies SignInEmailPasswordResponse);
   });
 
 /** Runs a batch; a unique-email race surfaces as `email-already-in-use`, not a 500. */

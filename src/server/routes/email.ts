@@ -14,8 +14,8 @@ import { readJsonBody } from "../lib/body";
 import { boundedString } from "../lib/schema";
 import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF } from "../services/mail/flows";
 import { deliverMail, sendInBackground, type OutgoingMail } from "../services/mail/send";
-import { newSessionToken } from "../tokens/refresh-token";
 import { consumeTicket, LINK_TICKET_PURPOSES, newTicket, type LinkTicketPurpose } from "../tokens/tickets";
+import { afterFirstFactor } from "../tokens/first-factor";
 import { requireLiveSession } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { emailSchema } from "../lib/credentials";
@@ -137,25 +137,17 @@ export const emailRoutes = new Hono<AppEnv>()
     target.searchParams.set("type", LINK_TYPE_OF[purpose]);
     // A mailbox is one factor: a user with TOTP gets a ticket for /signin/mfa/totp
     // (`mfaTicket`) instead of a session (`refreshToken`).
-    const signIn =
-      user.activeMfaType === "totp"
-        ? await newTicket(context, "mfaTotp", user.id, config.mfaTicketTtlSeconds).then(({ ticket, statement }) => ({
-            statement,
-            parameter: { name: "mfaTicket", value: ticket },
-          }))
-        : await newSessionToken(context, user.id).then(({ issued, statement }) => ({
-            statement,
-            parameter: { name: "refreshToken", value: issued.refreshToken },
-          }));
+    const outcome = await afterFirstFactor(context, user);
     try {
-      await db.batch([signIn.statement, ...effectsOf(purpose, consumed.payload)]);
+      await db.batch([outcome.statement, ...effectsOf(purpose, consumed.payload)]);
     } catch (error) {
       if (purpose === "emailConfirmChange" && String((error as Error)?.message).includes("UNIQUE")) {
         return fail("email-already-in-use");
       }
       throw error;
     }
-    target.searchParams.set(signIn.parameter.name, signIn.parameter.value);
+    if (outcome.kind === "mfa") target.searchParams.set("mfaTicket", outcome.ticket);
+    else target.searchParams.set("refreshToken", outcome.issued.refreshToken);
     return c.redirect(target.toString(), 302);
 
     function effectsOf(kind: LinkTicketPurpose, payload: string | null) {

@@ -17,9 +17,7 @@ import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
 import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
-import { newSessionToken } from "../tokens/refresh-token";
-import { buildSession } from "../tokens/session";
-import { newTicket } from "../tokens/tickets";
+import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
 
 const passwordlessBody = z.strictObject({ email: emailSchema, options: z.optional(signUpOptionsSchema) });
@@ -95,16 +93,10 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     // The code reached the mailbox: the address is verified.
     const now = Date.now();
     const verifiedEmail = db.update(users).set({ emailVerified: true, updatedAt: now }).where(and(eq(users.realm, realm.id), eq(users.id, user.id)));
-    // A mailbox is one factor: a user with TOTP finishes at /signin/mfa/totp, as
-    // after a password or an SMS code (the spec's response has no `mfa` branch here;
-    // we add it rather than let a mailbox alone get past a second factor).
-    if (user.activeMfaType === "totp") {
-      const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, context.config.mfaTicketTtlSeconds);
-      await db.batch([statement, verifiedEmail]);
-      return c.json({ session: null, mfa: { ticket } });
-    }
-    const session = await newSessionToken(context, user.id);
-    await db.batch([session.statement, verifiedEmail]);
-    const verified = { ...user, emailVerified: true };
-    return c.json({ session: await buildSession(context, verified, session.issued) });
+    // A mailbox is one factor: a user with TOTP finishes at /signin/mfa/totp (the
+    // spec's response has no `mfa` branch here; we add it rather than let a mailbox
+    // alone get past a second factor).
+    const outcome = await afterFirstFactor(context, user);
+    await db.batch([outcome.statement, verifiedEmail]);
+    return c.json(await signInAnswer(context, { ...user, emailVerified: true }, outcome));
   });

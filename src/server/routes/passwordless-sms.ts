@@ -19,9 +19,7 @@ import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
 import { smsSenderFor } from "../services/sms";
-import { newSessionToken } from "../tokens/refresh-token";
-import { buildSession } from "../tokens/session";
-import { newTicket } from "../tokens/tickets";
+import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 
 const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
 const verifyBody = z.strictObject({ phoneNumber: boundedString(1, 32), otp: boundedString(1, 32) });
@@ -82,15 +80,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
       .set({ phoneNumberVerified: true, updatedAt: Date.now() })
       .where(and(eq(users.realm, realm.id), eq(users.id, user.id)));
     // The spec's SignInPasswordlessSmsOtpResponse: a user with TOTP finishes at /signin/mfa/totp.
-    if (user.activeMfaType === "totp") {
-      const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, context.config.mfaTicketTtlSeconds);
-      await db.batch([statement, verifiedPhone]);
-      return c.json({ session: null, mfa: { ticket } });
-    }
-    const session = await newSessionToken(context, user.id);
-    await db.batch([
-      session.statement,
-      verifiedPhone,
-    ]);
-    return c.json({ session: await buildSession(context, { ...user, phoneNumberVerified: true }, session.issued) });
+    const outcome = await afterFirstFactor(context, user);
+    await db.batch([outcome.statement, verifiedPhone]);
+    return c.json(await signInAnswer(context, { ...user, phoneNumberVerified: true }, outcome));
   });

@@ -1,0 +1,37 @@
+/**
+ * What a first factor (a password, an email link or code, an SMS code) earns: a
+ * session, or, for a user with TOTP active, only a short-lived ticket for
+ * `/signin/mfa/totp`. Every first-factor route goes through here, so none can
+ * hand out a session past a second factor.
+ */
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Session } from "../../shared/api";
+import type { RequestContext } from "../context";
+import type { UserWithRoles } from "../db/users";
+import { newSessionToken, type IssuedRefreshToken } from "./refresh-token";
+import { buildSession } from "./session";
+import { newTicket } from "./tickets";
+
+/** Not yet written: the caller runs `statement` in its own batch, with its other effects. */
+export type FirstFactorOutcome =
+  | { kind: "session"; statement: BatchItem<"sqlite">; issued: IssuedRefreshToken }
+  | { kind: "mfa"; statement: BatchItem<"sqlite">; ticket: string };
+
+export async function afterFirstFactor(context: RequestContext, user: UserWithRoles): Promise<FirstFactorOutcome> {
+  if (user.activeMfaType === "totp") {
+    const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, context.config.mfaTicketTtlSeconds);
+    return { kind: "mfa", statement, ticket };
+  }
+  const { issued, statement } = await newSessionToken(context, user.id);
+  return { kind: "session", statement, issued };
+}
+
+/** The spec's sign-in body for an outcome whose statement has run: `{ session }` or `{ session: null, mfa }`. */
+export async function signInAnswer(
+  context: RequestContext,
+  user: UserWithRoles,
+  outcome: FirstFactorOutcome,
+): Promise<{ session: Session; mfa?: never } | { session: null; mfa: { ticket: string } }> {
+  if (outcome.kind === "mfa") return { session: null, mfa: { ticket: outcome.ticket } };
+  return { session: await buildSession(context, user, outcome.issued) };
+}
