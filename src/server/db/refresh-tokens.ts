@@ -76,16 +76,18 @@ export interface RotationOutcome {
  */
 export async function rotateRefreshToken(db: Database, input: RotationInput): Promise<RotationOutcome | null> {
   const { realm, parentHash, child, now, graceStart, requireVerifiedEmail } = input;
+  // tokens/may-sign-in.ts's rule, in SQL. A refused refresh must not rotate: once
+  // the owner is re-enabled or verified, the same token would otherwise read as a
+  // replay and end the session.
+  const ownerRefused = requireVerifiedEmail
+    ? sql`${users.disabled} = 1 OR (${users.emailVerified} = 0 AND ${users.isAnonymous} = 0)`
+    : sql`${users.disabled} = 1`;
   const parentIsLive = and(
     eq(refreshTokens.realm, realm),
     eq(refreshTokens.tokenHash, parentHash),
     isNull(refreshTokens.revokedAt),
     gt(refreshTokens.expiresAt, now),
-    // A refused refresh (disabled or, when required, unverified owner) must not
-    // rotate: once that is fixed, the same token would otherwise read as a replay
-    // and end the session.
-    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${refreshTokens.userId} AND (${users.disabled} = 1
-          OR (${requireVerifiedEmail ? 1 : 0} = 1 AND ${users.emailVerified} = 0 AND ${users.isAnonymous} = 0)))`,
+    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${refreshTokens.userId} AND (${ownerRefused}))`,
   );
   const parentByHash = sql`FROM ${refreshTokens} WHERE ${refreshTokens.realm} = ${realm} AND ${refreshTokens.tokenHash} = ${parentHash}`;
   const [, , rows] = await db.batch([

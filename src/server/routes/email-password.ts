@@ -12,6 +12,7 @@ import { deliverMail, sendInBackground } from "../services/mail/send";
 import { verificationMail } from "../services/mail/flows";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
+import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
 
@@ -73,8 +74,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     }
     const verdict = await hasher.verify(body.password, user.passwordHash);
     if (!verdict.ok) throw new AuthError("invalid-email-password");
-    if (user.disabled) throw new AuthError("disabled-user");
-    if (config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
+    checkMaySignIn(config, user);
 
     // A hash that verified but is outdated (imported bcrypt, older PBKDF2 parameters) is
     // replaced now that the password is known, also when a second factor is still due,

@@ -18,6 +18,7 @@ import { boundedString } from "../lib/schema";
 import { signUpOptionsSchema } from "../lib/sign-up-options";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
+import { checkMaySignIn } from "../tokens/may-sign-in";
 import { requireAccessToken, requireLiveSession } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 
@@ -119,8 +120,7 @@ export const patRoutes = new Hono<AppEnv>()
     if (found[0] === undefined) throw new AuthError("invalid-pat");
     const user = await findUserById(db, realm.id, found[0].userId);
     if (user === null) throw new AuthError("invalid-pat");
-    if (user.disabled) throw new AuthError("disabled-user");
-    if (context.config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
+    checkMaySignIn(context.config, user);
     // One batch: the use is recorded and the session exists only if the token is
     // still live when the batch runs (a revocation in between wins).
     const session = await newSessionToken(context, user.id);

@@ -49,6 +49,7 @@ import { deliverMail, sendInBackground } from "../services/mail/send";
 import { elevatedClaims, requireElevationIfKeys } from "../tokens/elevation";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
+import { checkMaySignIn, signInRefusal } from "../tokens/may-sign-in";
 import { requireAccessToken, requireLiveSession } from "../tokens/verify";
 
 // Base64url as browsers' `toJSON()` emits it (unpadded; padding tolerated).
@@ -297,15 +298,6 @@ async function signedInUser(context: RequestContext, claims: AccessTokenClaims):
   return user;
 }
 
-function checkMaySignIn(context: RequestContext, user: UserWithRoles): void {
-  if (user.disabled) throw new AuthError("disabled-user");
-  if (context.config.requireVerifiedEmail && !user.emailVerified) throw new AuthError("unverified-user");
-}
-
-function maySignIn(context: RequestContext, user: UserWithRoles): boolean {
-  return !user.disabled && !(context.config.requireVerifiedEmail && !user.emailVerified);
-}
-
 function excludeList(credentials: WebauthnCredentialRow[]) {
   return credentials.map((row) => ({ id: row.id, transports: parseTransports(row.transports) }));
 }
@@ -440,8 +432,8 @@ export const webauthnRoutes = new Hono<AppEnv>()
     // Always the second query, so an unknown email costs the same round trips.
     const credentials = await listCredentialsOfUser(db, realm.id, user?.id ?? "");
     const concealed = context.config.concealErrors && body.email !== undefined;
-    if (user !== null && !concealed) checkMaySignIn(context, user);
-    const showsKeys = user !== null && credentials.length > 0 && maySignIn(context, user);
+    if (user !== null && !concealed) checkMaySignIn(context.config, user);
+    const showsKeys = user !== null && credentials.length > 0 && signInRefusal(context.config, user) === null;
     const allow = showsKeys
       ? excludeList(credentials)
       : concealed
@@ -463,7 +455,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     const newCounter = await verifyAssertion(context, body.credential, challenge, stored);
     const user = await findUserById(db, realm.id, stored.userId);
     if (user === null) throw new AuthError("invalid-request", "unknown credential");
-    checkMaySignIn(context, user);
+    checkMaySignIn(context.config, user);
     const session = await sessionAfterAssertion(context, stored, newCounter, user.id);
     return c.json({ session: await buildSession(context, user, session.issued) } satisfies SessionPayload);
   })
@@ -474,7 +466,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     requireEnabled(context);
     const claims = await requireLiveSession(context, c.req.raw);
     const user = await signedInUser(context, claims);
-    checkMaySignIn(context, user);
+    checkMaySignIn(context.config, user);
     const allow = await listCredentialsOfUser(db, realm.id, user.id);
     if (allow.length === 0) throw new AuthError("invalid-request", "the user has no security key");
     const request = await requestOptions(context, excludeList(allow));
@@ -492,7 +484,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     const stored = await credentialFor(context, body.credential, claims.sub);
     const newCounter = await verifyAssertion(context, body.credential, challenge, stored);
     const user = await signedInUser(context, claims);
-    checkMaySignIn(context, user);
+    checkMaySignIn(context.config, user);
     const session = await sessionAfterAssertion(context, stored, newCounter, user.id);
     const elevated = elevatedClaims(user.id, Date.now());
     return c.json({ session: await buildSession(context, user, session.issued, elevated) } satisfies SessionPayload);

@@ -17,6 +17,7 @@ import {
 import type { UserWithRoles } from "../db/users";
 import type { RequestContext } from "../context";
 import { AuthError } from "../errors";
+import { checkMaySignIn } from "./may-sign-in";
 import { hmacSha256, sha256Hex } from "../lib/crypto";
 import { formatUuidV4, UUID_PATTERN } from "../lib/encoding";
 
@@ -83,8 +84,8 @@ export async function rotate(
   if (outcome === null) throw new AuthError("invalid-refresh-token");
   const { parent, user, childRevoked } = outcome;
   if (parent.revokedAt !== null || parent.expiresAt <= now) throw new AuthError("invalid-refresh-token");
-  if (user.disabled) throw new AuthError("disabled-user");
-  if (config.requireVerifiedEmail && !user.emailVerified && !user.isAnonymous) throw new AuthError("unverified-user");
+  // The same rule the rotation's SQL applied: such a parent was not rotated.
+  checkMaySignIn(config, user);
 
   // This call rotated the parent (rotatedAt = now), or a concurrent tab did so
   // inside the grace window: both get the same, live child.
