@@ -11,7 +11,7 @@ import type { AppEnv, RequestContext } from "../context";
 import { users } from "../db/schema";
 import { findUserByPhone } from "../db/users";
 import { AuthError } from "../errors";
-import { runAfterResponse } from "../lib/after-response";
+import { runConcealable } from "../lib/after-response";
 import { readJsonBody } from "../lib/body";
 import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { normalizeE164 } from "../lib/phone";
@@ -50,17 +50,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
         to: phoneNumber,
         body: `Your code is ${code}. It expires in ${Math.round(config.smsOtpTtlSeconds / 60)} minutes.`,
       });
-    const logFailure = (error: unknown) => {
-      if (error instanceof AuthError) return;
-      console.error(`SMS code failed: ${error instanceof Error ? error.message : "unknown error"}`);
-    };
-    // As with email: concealed, everything starts after the response has left.
-    if (config.concealErrors) {
-      runAfterResponse(context, () => work().then(deliver).catch(logFailure));
-    } else {
-      const issued = await work();
-      context.waitUntil(deliver(issued).catch(logFailure));
-    }
+    await runConcealable(context, { conceal: config.concealErrors, label: "SMS code" }, work, deliver);
     return c.json("OK");
   })
 

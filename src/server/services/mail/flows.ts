@@ -6,7 +6,7 @@ import type { Config } from "../../config";
 import type { RequestContext } from "../../context";
 import { AuthError } from "../../errors";
 import { isRedirectAllowed } from "../../lib/redirect";
-import { runAfterResponse } from "../../lib/after-response";
+import { runConcealable } from "../../lib/after-response";
 import { allowedRedirectPrefixes } from "../../lib/sign-up-options";
 import { newTicket, type LinkTicketPurpose } from "../../tokens/tickets";
 import { deliverMail, type OutgoingMail } from "./send";
@@ -37,37 +37,16 @@ export function ticketLink(config: Config, purpose: LinkTicketPurpose, ticket: s
   return url.toString();
 }
 
-function logBackgroundFailure(kind: string, error: unknown): void {
-  // An AuthError here is a concealed answer (unknown or disabled account): not a failure.
-  if (error instanceof AuthError) return;
-  console.error(`mail flow "${kind}" failed: ${error instanceof Error ? error.message : "unknown error"}`);
-}
-
-/**
- * Runs a flow that may end in a mail. With errors concealed, all of it (lookups,
- * writes, delivery) starts after the response has left, so the answer and its
- * timing are the same whether or not the address has an account. Otherwise the lookups run
- * first and their errors are answered; only delivery waits.
- */
-export async function runMailFlow(
+/** Runs a flow that may end in a mail, concealed or not (see lib/after-response.ts). */
+export function runMailFlow(
   context: RequestContext,
   kind: string,
   work: () => Promise<OutgoingMail | null>,
   conceal = context.config.concealErrors,
 ): Promise<void> {
-  const deliver = async (mail: OutgoingMail | null) => {
+  return runConcealable(context, { conceal, label: `mail flow "${kind}"` }, work, async (mail) => {
     if (mail !== null) await deliverMail(context, mail);
-  };
-  if (conceal) {
-    runAfterResponse(context, () =>
-      work()
-        .then(deliver)
-        .catch((error: unknown) => logBackgroundFailure(kind, error)),
-    );
-    return;
-  }
-  const mail = await work();
-  context.waitUntil(deliver(mail).catch((error: unknown) => logBackgroundFailure(kind, error)));
+  });
 }
 
 /** A fresh verification ticket and its mail. */
