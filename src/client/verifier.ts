@@ -4,6 +4,7 @@
  */
 import { errors as joseErrors, importJWK, jwtVerify, type CryptoKey as JoseCryptoKey } from "jose";
 import type { AccessTokenClaims } from "../shared/claims";
+import { readCappedBytes } from "../shared/capped-body";
 
 /** Why a token was refused. A closed set: switch on it exhaustively. */
 export type VerifyErrorCode =
@@ -149,7 +150,9 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
       await response.body?.cancel().catch(() => {});
       throw new Error(`JWKS fetch answered ${response.status}`);
     }
-    const text = await readCappedText(response, MAX_JWKS_BYTES, signal);
+    const bytes = await readCappedBytes(response.body, response.headers.get("content-length"), MAX_JWKS_BYTES, signal);
+    if (bytes === null) throw new Error("JWKS document is too large");
+    const text = new TextDecoder().decode(bytes);
     keys = await importKeySet(JSON.parse(text), keys);
     fetchedAt = now();
   }
@@ -237,48 +240,6 @@ export function createVerifier<Claims = AccessTokenClaims>(options: VerifierOpti
       return { jwksFetches, cachedKeys: keys.size };
     },
   };
-}
-
-/**
- * Reads a response body as UTF-8, refusing it as soon as more than `maxBytes` have
- * arrived: an endless or huge body is cancelled, never buffered whole.
- */
-async function readCappedText(response: Response, maxBytes: number, signal: AbortSignal): Promise<string> {
-  const declared = Number(response.headers.get("content-length"));
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw new Error("JWKS document is too large");
-  }
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  // An injected `fetch` may not tie the body to the signal; cancelling wakes a stalled read.
-  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      signal.throwIfAborted();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new Error("JWKS document is too large");
-      }
-      chunks.push(value);
-    }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 function decodeJsonObject(segment: string): Record<string, unknown> {

@@ -2,34 +2,15 @@
 import type * as z from "zod/mini";
 // Loaded for its side effect: English issue messages.
 import "./schema";
+import { readCappedBytes } from "../../shared/capped-body";
 import { AuthError } from "../errors";
 
 /** Bodies above this are refused before parsing (no route needs more). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 async function readCapped(request: Request): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw new AuthError("request-too-large");
-  if (request.body === null) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new AuthError("request-too-large");
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readCappedBytes(request.body, request.headers.get("content-length"), MAX_BODY_BYTES);
+  if (bytes === null) throw new AuthError("request-too-large");
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
