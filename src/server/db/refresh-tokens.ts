@@ -1,7 +1,7 @@
 /** Queries of the session aggregate: refresh-token rows and their families. */
 import { and, eq, gt, isNull, ne, sql, type SQL } from "drizzle-orm";
 import { refreshTokens, users, type RefreshTokenRow, type UserRow } from "./schema";
-import { parseRoles, rolesJson, type Database, type UserWithRoles } from "./users";
+import { findUserWhere, parseRoles, rolesJson, type Database, type UserWithRoles } from "./users";
 
 export interface NewRefreshToken {
   id: string;
@@ -156,19 +156,24 @@ export function revokeOtherFamiliesStatement(db: Database, realm: string, userId
     );
 }
 
-/** Is the session family `familyId` (an access token's `sid`) still unrevoked and unexpired? */
-export async function isFamilyLive(db: Database, realm: string, familyId: string, now: number): Promise<boolean> {
-  const rows = await db
-    .select({ id: refreshTokens.id })
-    .from(refreshTokens)
-    .where(
-      and(
-        eq(refreshTokens.realm, realm),
-        eq(refreshTokens.familyId, familyId),
-        isNull(refreshTokens.revokedAt),
-        gt(refreshTokens.expiresAt, now),
-      ),
-    )
-    .limit(1);
-  return rows.length > 0;
+/**
+ * The user `userId`, only while the session family `familyId` (an access token's
+ * `sid`) still has an unrevoked, unexpired token: one round trip for both.
+ */
+export function findUserWithLiveSession(
+  db: Database,
+  realm: string,
+  userId: string,
+  familyId: string,
+  now: number,
+): Promise<UserWithRoles | null> {
+  return findUserWhere(
+    db,
+    realm,
+    and(
+      eq(users.id, userId),
+      sql`EXISTS (SELECT 1 FROM ${refreshTokens} WHERE ${refreshTokens.realm} = ${realm} AND ${refreshTokens.familyId} = ${familyId}
+            AND ${refreshTokens.revokedAt} IS NULL AND ${refreshTokens.expiresAt} > ${now})`,
+    )!,
+  );
 }

@@ -19,7 +19,7 @@ export function parseRoles(json: string | null): string[] {
   return Array.isArray(parsed) ? parsed.filter((role): role is string => typeof role === "string").sort() : [];
 }
 
-async function findUserWhere(db: Database, realm: string, condition: SQL): Promise<UserWithRoles | null> {
+export async function findUserWhere(db: Database, realm: string, condition: SQL): Promise<UserWithRoles | null> {
   const rows = await db
     .select({ user: users, roles: rolesJson })
     .from(users)

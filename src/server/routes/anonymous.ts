@@ -8,7 +8,7 @@ import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
 import { userRoles, users } from "../db/schema";
-import { findUserByEmail, findUserById, insertUserStatements } from "../db/users";
+import { findUserByEmail, insertUserStatements } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
@@ -18,7 +18,7 @@ import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "..
 import { passwordHasherFor } from "../services/passwords";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
-import { requireLiveSession } from "../tokens/verify";
+import { requireSessionUser } from "../tokens/verify";
 
 const anonymousBody = z.strictObject({
   displayName: z.optional(signUpOptionsSchema.shape.displayName),
@@ -65,10 +65,8 @@ export const anonymousRoutes = new Hono<AppEnv>()
   .post("/user/deanonymize", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { user } = await requireSessionUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, deanonymizeBody);
-    const user = await findUserById(db, realm.id, claims.sub);
-    if (user === null) throw new AuthError("unauthenticated-user");
     if (user.disabled) throw new AuthError("disabled-user");
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
     if (body.signInMethod === "email-password") {

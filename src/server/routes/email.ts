@@ -16,7 +16,7 @@ import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF
 import { deliverMail, sendInBackground, type OutgoingMail } from "../services/mail/send";
 import { consumeTicket, LINK_TICKET_PURPOSES, newTicket, type LinkTicketPurpose } from "../tokens/tickets";
 import { afterFirstFactor } from "../tokens/first-factor";
-import { requireLiveSession } from "../tokens/verify";
+import { requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { emailSchema } from "../lib/credentials";
 
@@ -73,12 +73,10 @@ export const emailRoutes = new Hono<AppEnv>()
   .post("/user/email/change", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
     const body = await readJsonBody(c.req.raw, emailChangeBody);
     const redirectTo = redirectTarget(config, body.options?.redirectTo);
-    const user = await findUserById(db, realm.id, claims.sub);
-    if (user === null) throw new AuthError("unauthenticated-user");
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     if ((await findUserByEmail(db, realm.id, body.newEmail)) !== null) throw new AuthError("email-already-in-use");

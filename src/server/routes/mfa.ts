@@ -20,7 +20,7 @@ import { base32Encode, matchTotp, otpauthUri } from "../lib/totp";
 import { decryptTotpSecret, encryptTotpSecret } from "../services/totp-secrets";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
-import { requireLiveSession } from "../tokens/verify";
+import { requireSessionUser } from "../tokens/verify";
 
 const TOTP_SECRET_BYTES = 20;
 const USER_ATTEMPT_WINDOW_MS = 15 * 60 * 1000;
@@ -36,9 +36,7 @@ function counter(context: RequestContext, subject: string) {
 }
 
 async function signedInUser(context: RequestContext, request: Request): Promise<UserWithRoles> {
-  const claims = await requireLiveSession(context, request);
-  const user = await findUserById(context.db, context.realm.id, claims.sub);
-  if (user === null) throw new AuthError("unauthenticated-user");
+  const { user } = await requireSessionUser(context, request);
   if (user.disabled) throw new AuthError("disabled-user");
   return user;
 }

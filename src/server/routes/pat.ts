@@ -19,7 +19,7 @@ import { signUpOptionsSchema } from "../lib/sign-up-options";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { checkMaySignIn } from "../tokens/may-sign-in";
-import { requireAccessToken, requireLiveSession } from "../tokens/verify";
+import { requireAccessToken, requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 
 const createBody = z.strictObject({
@@ -32,11 +32,9 @@ export const patRoutes = new Hono<AppEnv>()
   .post("/pat", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
     const body = await readJsonBody(c.req.raw, createBody);
-    const user = await findUserById(db, realm.id, claims.sub);
-    if (user === null) throw new AuthError("unauthenticated-user");
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     const now = Date.now();

@@ -10,7 +10,7 @@ import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { passwordHasherFor } from "../services/passwords";
 import { consumeTicket } from "../tokens/tickets";
-import { requireAccessToken, requireLiveSession } from "../tokens/verify";
+import { requireAccessToken, requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { toUserResponse } from "../tokens/session";
 import { checkNewPassword, passwordSchema } from "../lib/credentials";
@@ -46,10 +46,8 @@ export const userRoutes = new Hono<AppEnv>()
       return c.json("OK");
     }
 
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
-    const user = await findUserById(db, realm.id, claims.sub);
-    if (user === null) throw new AuthError("unauthenticated-user");
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     // The signed-in change keeps the caller's session and ends all others, and

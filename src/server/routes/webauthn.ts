@@ -21,7 +21,6 @@ import {
 } from "@simplewebauthn/server";
 import { cose, decodeCredentialPublicKey, isoBase64URL } from "@simplewebauthn/server/helpers";
 import type { AppEnv, RequestContext } from "../context";
-import type { AccessTokenClaims } from "../../shared/claims";
 import type { SessionPayload } from "../../shared/api";
 import { findUserByEmail, findUserById, insertUserStatements, type UserWithRoles } from "../db/users";
 import {
@@ -50,7 +49,7 @@ import { elevatedClaims, requireElevationIfKeys } from "../tokens/elevation";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { checkMaySignIn, signInRefusal } from "../tokens/may-sign-in";
-import { requireAccessToken, requireLiveSession } from "../tokens/verify";
+import { requireAccessToken, requireSessionUser } from "../tokens/verify";
 
 // Base64url as browsers' `toJSON()` emits it (unpadded; padding tolerated).
 const base64url = (max: number) => boundedString(1, max).check(z.regex(/^[A-Za-z0-9_-]+={0,2}$/));
@@ -290,9 +289,8 @@ async function credentialFor(
 }
 
 /** The signed-in caller, refused when disabled or anonymous. */
-async function signedInUser(context: RequestContext, claims: AccessTokenClaims): Promise<UserWithRoles> {
-  const user = await findUserById(context.db, context.realm.id, claims.sub);
-  if (user === null) throw new AuthError("unauthenticated-user");
+/** The signed-in user may manage passkeys: not disabled, not anonymous. */
+function requireRegularUser(user: UserWithRoles): UserWithRoles {
   if (user.disabled) throw new AuthError("disabled-user");
   if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
   return user;
@@ -464,8 +462,8 @@ export const webauthnRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     requireEnabled(context);
-    const claims = await requireLiveSession(context, c.req.raw);
-    const user = await signedInUser(context, claims);
+    const { user } = await requireSessionUser(context, c.req.raw);
+    requireRegularUser(user);
     checkMaySignIn(context.config, user);
     const allow = await listCredentialsOfUser(db, realm.id, user.id);
     if (allow.length === 0) throw new AuthError("invalid-request", "the user has no security key");
@@ -476,14 +474,14 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/elevate/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, assertionBody);
     requireEnabled(context);
     const challenge = answeredChallenge(body.credential.response.clientDataJSON);
     await takeChallenge(context, challenge, "elevate", claims.sub);
     const stored = await credentialFor(context, body.credential, claims.sub);
     const newCounter = await verifyAssertion(context, body.credential, challenge, stored);
-    const user = await signedInUser(context, claims);
+    requireRegularUser(user);
     checkMaySignIn(context.config, user);
     const session = await sessionAfterAssertion(context, stored, newCounter, user.id);
     const elevated = elevatedClaims(user.id, Date.now());
@@ -493,8 +491,8 @@ export const webauthnRoutes = new Hono<AppEnv>()
   .post("/user/webauthn/add", async (c) => {
     const context = c.var.context;
     requireEnabled(context);
-    const claims = await requireLiveSession(context, c.req.raw);
-    const user = await signedInUser(context, claims);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    requireRegularUser(user);
     await requireElevationIfKeys(context, claims);
     const existing = await listCredentialsOfUser(context.db, context.realm.id, user.id);
     const creation = await registrationOptions(
@@ -508,10 +506,10 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/user/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, addVerifyBody);
     requireEnabled(context);
-    const user = await signedInUser(context, claims);
+    requireRegularUser(user);
     await requireElevationIfKeys(context, claims);
     const challenge = answeredChallenge(body.credential.response.clientDataJSON);
     await takeChallenge(context, challenge, "add", user.id);
@@ -539,7 +537,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
   .delete("/user/webauthn/:id", async (c) => {
     const context = c.var.context;
     requireEnabled(context);
-    const claims = await requireLiveSession(context, c.req.raw);
+    const { claims } = await requireSessionUser(context, c.req.raw);
     // Removing keys must not be the way around elevation.
     await requireElevationIfKeys(context, claims);
     const removed = await deleteCredentialOfUser(context.db, context.realm.id, claims.sub, c.req.param("id"));

@@ -6,7 +6,8 @@ import { createVerifier, type Verifier } from "../../client/verifier";
 import { bearerToken } from "../../client/hono";
 import type { AccessTokenClaims } from "../../shared/claims";
 import type { RequestContext } from "../context";
-import { isFamilyLive } from "../db/refresh-tokens";
+import { findUserWithLiveSession } from "../db/refresh-tokens";
+import type { UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
 import { keyStoreFor } from "./signing-keys";
 
@@ -56,13 +57,17 @@ export async function optionalAccessToken(context: RequestContext, request: Requ
 
 /**
  * For the routes that change the account (password, email, factors, passkeys,
- * PATs, elevation): the token must also belong to a session that still exists.
- * An access token outlives its session's sign-out by up to its lifetime; that is
- * acceptable for reading, not for taking the account over. One D1 read, on
- * these rare routes only.
+ * PATs, elevation): the caller's user, and only while the token's session still
+ * exists. An access token outlives its session's sign-out by up to its lifetime;
+ * that is acceptable for reading, not for taking the account over. The session
+ * check rides on the user read: one D1 round trip, as the user alone took.
  */
-export async function requireLiveSession(context: RequestContext, request: Request): Promise<AccessTokenClaims> {
+export async function requireSessionUser(
+  context: RequestContext,
+  request: Request,
+): Promise<{ claims: AccessTokenClaims; user: UserWithRoles }> {
   const claims = await requireAccessToken(context, request);
-  if (!(await isFamilyLive(context.db, context.realm.id, claims.sid, Date.now()))) throw new AuthError("unauthenticated-user");
-  return claims;
+  const user = await findUserWithLiveSession(context.db, context.realm.id, claims.sub, claims.sid, Date.now());
+  if (user === null) throw new AuthError("unauthenticated-user");
+  return { claims, user };
 }
