@@ -8,8 +8,8 @@
 // run in other isolates of the same workerd, so their share of `npm run bench`'s
 // CPU per request does not show here. That split is the point: what is ours.
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { applyMigrations, edgeauthWorkerOptions } from "./edgeauth-worker.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}bench/.build/unminified`;
@@ -19,47 +19,18 @@ const requests = Number(process.argv[3] ?? 300);
 const OFFLINE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--minify", "false", "--outdir", BUILD_DIR], { cwd: ROOT, env: OFFLINE_ENV, stdio: "ignore" });
-const vars = Object.fromEntries(
-  [...readFileSync(`${ROOT}wrangler.toml`, "utf8").matchAll(/^([A-Z_]+) = "([^"]*)"$/gm)].map((m) => [m[1], m[2]]),
-);
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     inspectorPort: INSPECTOR_PORT,
-    workers: [
-      {
-        name: "edgeauth",
-        modules: true,
-        scriptPath: `${BUILD_DIR}/index.js`,
-        compatibilityDate: "2026-11-01",
-        compatibilityFlags: ["nodejs_compat"],
-        d1Databases: { DB: "profile-db" },
-        durableObjects: {
-          KEY_STORE: { className: "KeyStore", useSQLite: true },
-          ONE_TIME_CODES: { className: "OneTimeCodes", useSQLite: true },
-          ATTEMPT_COUNTER: { className: "AttemptCounter", useSQLite: true },
-        },
-        bindings: {
-          ...vars,
-          PUBLIC_URL: "http://127.0.0.1",
-          REFRESH_TOKEN_SECRET: "bench-refresh-token-secret-0123456789abcdef",
-          ADMIN_SECRET: "bench-admin-secret-0123456789",
-        },
-      },
-    ],
+    workers: [edgeauthWorkerOptions(`${BUILD_DIR}/index.js`, "profile-db")],
   }),
 );
 
 try {
   const baseUrl = (await mf.ready).toString().replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
-  for (const file of readdirSync(`${ROOT}migrations`).filter((name) => name.endsWith(".sql")).sort()) {
-    for (const statement of readFileSync(`${ROOT}migrations/${file}`, "utf8").split("--> statement-breakpoint")) {
-      const sql = statement.replace(/^--.*$/gm, "").trim();
-      if (sql) await db.prepare(sql).run();
-    }
-  }
+  await applyMigrations(await mf.getD1Database("DB"));
   const post = (path, body) =>
     fetch(`${baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const credentials = { email: "profile@example.com", password: "correct horse battery staple" };

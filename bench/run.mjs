@@ -9,6 +9,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { cpus } from "node:os";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { BENCH_ADMIN_SECRET, applyMigrations, edgeauthWorkerOptions } from "./edgeauth-worker.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}bench/.build`;
@@ -40,9 +41,6 @@ const startup = spawnSync("npx", ["wrangler", "check", "startup", "--outfile", `
 const startupActiveMs = /Active:\s*([\d.]+)\s*ms/.exec(startup.stdout + startup.stderr)?.[1] ?? "n/a";
 
 // 3. The Worker on workerd, with a second tiny Worker that times PBKDF2 alone.
-const vars = Object.fromEntries(
-  [...readFileSync(`${ROOT}wrangler.toml`, "utf8").matchAll(/^([A-Z_]+) = "([^"]*)"$/gm)].map((m) => [m[1], m[2]]),
-);
 const hashWorkerScript = `
 export default {
   async fetch(request, env) {
@@ -67,25 +65,7 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   host: "127.0.0.1",
   port: 0,
   workers: [
-    {
-      name: "edgeauth",
-      modules: true,
-      scriptPath: bundlePath,
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
-      d1Databases: { DB: "bench-db" },
-      durableObjects: {
-        KEY_STORE: { className: "KeyStore", useSQLite: true },
-        ONE_TIME_CODES: { className: "OneTimeCodes", useSQLite: true },
-        ATTEMPT_COUNTER: { className: "AttemptCounter", useSQLite: true },
-      },
-      bindings: {
-        ...vars,
-        PUBLIC_URL: "http://127.0.0.1",
-        REFRESH_TOKEN_SECRET: "bench-refresh-token-secret-0123456789abcdef",
-        ADMIN_SECRET: "bench-admin-secret-0123456789",
-      },
-    },
+    edgeauthWorkerOptions(bundlePath, "bench-db"),
     {
       name: "probe",
       modules: true,
@@ -100,12 +80,7 @@ log(`workerd ready at ${baseUrl}`);
 
 try {
   const db = await mf.getD1Database("DB");
-  for (const file of readdirSync(`${ROOT}migrations`).filter((name) => name.endsWith(".sql")).sort()) {
-    for (const statement of readFileSync(`${ROOT}migrations/${file}`, "utf8").split("--> statement-breakpoint")) {
-      const sql = statement.replace(/^--.*$/gm, "").trim();
-      if (sql) await db.prepare(sql).run();
-    }
-  }
+  await applyMigrations(db);
 
   const json = async (path, body, headers = {}) => {
     const send = () =>
@@ -149,7 +124,7 @@ try {
   await probe.fetch(`http://probe/d1?rounds=${d1Rounds}`);
   const d1CpuMs = (cpuMs(workerdPid) - d1CpuBefore) / d1Rounds;
   const keyStoreLeases = async () =>
-    (await json("/admin/keys/stats", undefined, { "x-admin-secret": "bench-admin-secret-0123456789" })).leases;
+    (await json("/admin/keys/stats", undefined, { "x-admin-secret": BENCH_ADMIN_SECRET })).leases;
 
   const trivial = { name: "trivial route (GET /healthz)", method: "GET", path: "/healthz" };
   const scenarios = [
