@@ -17,7 +17,7 @@
  * becomes one long write that holds the database; what one run leaves, the next
  * one takes.
  */
-import { and, lt, sql, type SQL } from "drizzle-orm";
+import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
 import type { Database } from "../db/users";
@@ -42,8 +42,7 @@ function purgeTargets(now: number): { name: string; table: SQLiteTable; dead: SQ
       name: "anonymous_users",
       table: users,
       dead: and(
-        // A literal 1, not a bound parameter, so that SQLite can use the partial index.
-        sql`${users.isAnonymous} = 1`,
+        eq(users.isAnonymous, true),
         lt(users.createdAt, now - ANONYMOUS_USER_GRACE_MS),
         sql`NOT EXISTS (SELECT 1 FROM ${refreshTokens} WHERE ${refreshTokens.userId} = ${users.id}
               AND ${refreshTokens.revokedAt} IS NULL AND ${refreshTokens.expiresAt} > ${now})`,
@@ -52,20 +51,29 @@ function purgeTargets(now: number): { name: string; table: SQLiteTable; dead: SQ
   ];
 }
 
+/** One chunk's delete for the target `name` (exported so a test can read its query plan). */
+export function purgeChunkStatement(name: string, now: number): SQL {
+  const target = purgeTargets(now).find((candidate) => candidate.name === name);
+  if (target === undefined) throw new Error(`no purge target ${name}`);
+  return chunkStatement(target);
+}
+
+function chunkStatement({ table, dead }: { table: SQLiteTable; dead: SQL }): SQL {
+  return sql`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${dead} LIMIT ${PURGE_CHUNK_ROWS})`;
+}
+
 /** Deletes what can never be used again as of `now`; answers how many rows of each table went. */
 export async function purgeExpiredRows(db: Database, now: number): Promise<PurgeCounts> {
   const counts: PurgeCounts = {};
-  for (const { name, table, dead } of purgeTargets(now)) {
+  for (const target of purgeTargets(now)) {
     let deleted = 0;
     for (let chunk = 0; chunk < MAX_CHUNKS_PER_TABLE; chunk++) {
-      const result = await db.run(
-        sql`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${dead} LIMIT ${PURGE_CHUNK_ROWS})`,
-      );
+      const result = await db.run(chunkStatement(target));
       const changes = result.meta.changes;
       deleted += changes;
       if (changes < PURGE_CHUNK_ROWS) break;
     }
-    counts[name] = deleted;
+    counts[target.name] = deleted;
   }
   return counts;
 }
