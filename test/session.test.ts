@@ -477,14 +477,10 @@ describe("system routes", () => {
 describe(`absolute session lifetime (SESSION_MAX_LIFETIME_SECONDS, default ${SESSION_MAX_LIFETIME_SECONDS_DEFAULT / 86_400} days)`, () => {
   const DAY_MS = 86_400_000;
 
-  async function refreshWith(refreshToken: string, settings: Record<string, string> = {}) {
+  async function post(path: string, body: unknown, settings: Record<string, string> = {}) {
     const ctx = createExecutionContext();
     const response = await app.fetch(
-      new Request("http://localhost/token", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ refreshToken }),
-      }),
+      new Request(`http://localhost${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       { ...env, ...settings } as Env,
       ctx,
     );
@@ -492,15 +488,16 @@ describe(`absolute session lifetime (SESSION_MAX_LIFETIME_SECONDS, default ${SES
     return { status: response.status, json: (await response.json()) as any };
   }
 
-  async function keepRefreshing(settings: Record<string, string> = {}) {
+  /** Signs up at t0 and refreshes on each of `days`; the sliding 30-day expiry alone would never end it. */
+  async function keepRefreshing(days: number[], settings: Record<string, string> = {}) {
     vi.useFakeTimers({ toFake: ["Date"] });
     const t0 = Date.now();
     vi.setSystemTime(t0);
-    let { refreshToken } = (await signUp()).session;
-    // Active every 25 days: the sliding 30-day expiry alone would never end it.
-    for (const day of [25, 50, 75]) {
+    const signedUp = await post("/signup/email-password", { email: uniqueEmail("lifetime"), password: GOOD_PASSWORD }, settings);
+    let refreshToken = signedUp.json.session.refreshToken as string;
+    for (const day of days) {
       vi.setSystemTime(t0 + day * DAY_MS);
-      const refreshed = await refreshWith(refreshToken, settings);
+      const refreshed = await post("/token", { refreshToken }, settings);
       expect(refreshed.status, JSON.stringify(refreshed.json)).toBe(200);
       refreshToken = refreshed.json.refreshToken;
     }
@@ -508,7 +505,7 @@ describe(`absolute session lifetime (SESSION_MAX_LIFETIME_SECONDS, default ${SES
   }
 
   it("ends an active session at its absolute end, however often it refreshes", async () => {
-    const { t0, refreshToken } = await keepRefreshing();
+    const { t0, refreshToken } = await keepRefreshing([25, 50, 75]);
     const row = await env.DB.prepare("SELECT expires_at, session_expires_at FROM refresh_tokens WHERE token_hash = ?")
       .bind(await sha256Hex(refreshToken))
       .first<{ expires_at: number; session_expires_at: number }>();
@@ -517,32 +514,13 @@ describe(`absolute session lifetime (SESSION_MAX_LIFETIME_SECONDS, default ${SES
     expect(row!.expires_at).toBe(row!.session_expires_at);
 
     vi.setSystemTime(t0 + SESSION_MAX_LIFETIME_SECONDS_DEFAULT * 1000 - 1000);
-    const lastRefresh = await refreshWith(refreshToken);
+    const lastRefresh = await post("/token", { refreshToken });
     expect(lastRefresh.status).toBe(200);
     vi.setSystemTime(t0 + SESSION_MAX_LIFETIME_SECONDS_DEFAULT * 1000 + 1000);
-    expectError(await refreshWith(lastRefresh.json.refreshToken), 401, "invalid-refresh-token");
+    expectError(await post("/token", { refreshToken: lastRefresh.json.refreshToken }), 401, "invalid-refresh-token");
   });
 
   it("0 turns the limit off: the session slides on", async () => {
-    const settings = { SESSION_MAX_LIFETIME_SECONDS: "0" };
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const t0 = Date.now();
-    const ctx = createExecutionContext();
-    const signedUp = await app.fetch(
-      new Request("http://localhost/signup/email-password", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: uniqueEmail("no-limit"), password: GOOD_PASSWORD }),
-      }),
-      { ...env, ...settings } as Env,
-      ctx,
-    );
-    let refreshToken = ((await signedUp.json()) as any).session.refreshToken as string;
-    for (const day of [25, 50, 75, 100, 125]) {
-      vi.setSystemTime(t0 + day * DAY_MS);
-      const refreshed = await refreshWith(refreshToken, settings);
-      expect(refreshed.status, JSON.stringify(refreshed.json)).toBe(200);
-      refreshToken = refreshed.json.refreshToken;
-    }
+    await keepRefreshing([25, 50, 75, 100, 125], { SESSION_MAX_LIFETIME_SECONDS: "0" });
   });
 });

@@ -450,16 +450,26 @@ describe("the JWKS body is read with a 64 KiB cap while it streams", () => {
     return { stream, counter };
   }
 
-  it("a 16 MiB body is refused after reading just past the cap, and cancelled", async () => {
+  /** Verifies a fresh token with a verifier whose JWKS endpoint answers `stream`. */
+  async function verifyWithJwksBody(
+    stream: ReadableStream<Uint8Array>,
+    headers: Record<string, string> = {},
+    options: Partial<Parameters<typeof createVerifier>[0]> = {},
+  ) {
     const time = clock();
     const key = await makeKey();
-    const { stream, counter } = hugeBody();
     const verifier = createVerifier({
       issuer: ISSUER,
       now: time.now,
-      fetch: async () => new Response(stream, { headers: { "content-type": "application/json" } }),
+      ...options,
+      fetch: async () => new Response(stream, { headers: { "content-type": "application/json", ...headers } }),
     });
-    expect(await verifier.verify(await sign(key, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    return verifier.verify(await sign(key, time));
+  }
+
+  it("a 16 MiB body is refused after reading just past the cap, and cancelled", async () => {
+    const { stream, counter } = hugeBody();
+    expect(await verifyWithJwksBody(stream)).toEqual({ ok: false, code: "jwks-unavailable" });
     expect(counter.cancelled).toBe(true);
     expect(counter.pulled).toBeGreaterThan(MAX_JWKS_BYTES);
     // The cap plus what the stream's queue had buffered ahead: a few chunks, not all of it.
@@ -467,31 +477,17 @@ describe("the JWKS body is read with a 64 KiB cap while it streams", () => {
   });
 
   it("a body declaring a Content-Length over the cap is refused before reading it", async () => {
-    const time = clock();
-    const key = await makeKey();
     const { stream, counter } = hugeBody();
-    const verifier = createVerifier({
-      issuer: ISSUER,
-      now: time.now,
-      fetch: async () => new Response(stream, { headers: { "content-type": "application/json", "content-length": String(10 * 1024 * 1024) } }),
-    });
-    expect(await verifier.verify(await sign(key, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    const result = await verifyWithJwksBody(stream, { "content-length": String(10 * 1024 * 1024) });
+    expect(result).toEqual({ ok: false, code: "jwks-unavailable" });
     expect(counter.cancelled).toBe(true);
     // At most what the stream pulls by itself to fill its queue; none of it is read.
     expect(counter.pulled).toBeLessThanOrEqual(CHUNK_BYTES);
   });
 
   it("a body that stalls mid-stream is abandoned at the fetch timeout", async () => {
-    const time = clock();
-    const key = await makeKey();
     const { stream, counter } = hugeBody(true);
-    const verifier = createVerifier({
-      issuer: ISSUER,
-      now: time.now,
-      fetchTimeoutMs: 20,
-      fetch: async () => new Response(stream, { headers: { "content-type": "application/json" } }),
-    });
-    expect(await verifier.verify(await sign(key, time))).toEqual({ ok: false, code: "jwks-unavailable" });
+    expect(await verifyWithJwksBody(stream, {}, { fetchTimeoutMs: 20 })).toEqual({ ok: false, code: "jwks-unavailable" });
     expect(counter.cancelled).toBe(true);
   });
 

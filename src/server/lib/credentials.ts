@@ -13,8 +13,8 @@ export const emailSchema = z.pipe(
 export const passwordSchema = boundedString(1, PASSWORD_MAX_LENGTH);
 
 /**
- * Password policy (pure): the configured minimum, counted in characters, then
- * the common-password blocklist (PASSWORD_BLOCK_COMMON).
+ * Password policy: the configured minimum, counted in characters, then the
+ * common-password blocklist (PASSWORD_BLOCK_COMMON, loaded on first use).
  */
 export async function checkNewPassword(password: string, context: RequestContext): Promise<void> {
   const { passwordMinLength, passwordBlockCommon } = context.config;
