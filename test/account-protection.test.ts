@@ -6,8 +6,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/server/app";
-import { api, signUp, uniqueEmail } from "./helpers";
+import { api, signUp, uniqueEmail, appFetch } from "./helpers";
 
 function expectError(response: { status: number; json: any }, status: number, error: string) {
   expect(response.status, JSON.stringify(response.json)).toBe(status);
@@ -113,7 +112,7 @@ describe("REQUIRE_VERIFIED_EMAIL=true holds for refresh and PAT sign-in too", ()
 
   async function call(path: string, body: unknown, token?: string) {
     const ctx = createExecutionContext();
-    const response = await app.fetch(
+    const response = await appFetch(
       new Request(`http://localhost${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },

@@ -3,15 +3,14 @@
  * and personal access tokens (shown once, stored hashed, exchanged for sessions,
  * revocable), through the Worker and through the real @nhost/nhost-js client.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/server/app";
 import { HASURA_CLAIMS_NAMESPACE } from "../src/shared/claims";
-import { GOOD_PASSWORD, api, signIn, signUp, uniqueEmail } from "./helpers";
+import { GOOD_PASSWORD, api, signIn, signUp, uniqueEmail, workerFetch, appFetch } from "./helpers";
 
 afterEach(() => vi.useRealTimers());
 
@@ -50,7 +49,7 @@ describe("POST /signin/anonymous", () => {
 
   it("is disabled-endpoint unless ANONYMOUS_USERS_ENABLED", async () => {
     const ctx = createExecutionContext();
-    const response = await app.fetch(
+    const response = await appFetch(
       new Request("http://localhost/signin/anonymous", { method: "POST" }),
       { ...env, ANONYMOUS_USERS_ENABLED: "false" } as Env,
       ctx,
@@ -114,7 +113,7 @@ describe("POST /user/deanonymize", () => {
     expect(mail, "magic link mail").toBeDefined();
     const link = new URL(mail!.links[0]!);
     expect(link.pathname).toBe("/verify");
-    const verified = await exports.default.fetch(link.toString(), { redirect: "manual" });
+    const verified = await workerFetch(link.toString(), { redirect: "manual" });
     expect(verified.status).toBe(302);
     const refreshToken = new URL(verified.headers.get("location")!).searchParams.get("refreshToken")!;
     const refreshed = await api("/token", { body: { refreshToken } });
@@ -223,7 +222,7 @@ describe("personal access tokens", () => {
 describe("the @nhost/nhost-js client", () => {
   function newClient() {
     const nhost = createClient({ authUrl: "http://localhost", storage: new MemoryStorage() });
-    nhost.auth.pushChainFunction(() => (url, init) => exports.default.fetch(url, init));
+    nhost.auth.pushChainFunction(() => (url, init) => workerFetch(url, init));
     return nhost;
   }
 

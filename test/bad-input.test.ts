@@ -3,9 +3,9 @@
  * documented 4xx with an `{ status, error, message }` body, never a 500, and no
  * row is written (design §9). Also unknown paths and wrong methods.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { api, GOOD_PASSWORD, signIn, signUp } from "./helpers";
+import { api, GOOD_PASSWORD, signIn, signUp, workerFetch } from "./helpers";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const TABLES = ["users", "user_roles", "refresh_tokens", "tickets"] as const;
@@ -40,7 +40,7 @@ async function countRows() {
 
 /** Sends raw bytes or text, with no JSON serialisation by the helper. */
 async function raw(path: string, body: BodyInit | null, headers: Record<string, string> = {}, method = "POST"): Promise<Answer> {
-  const response = await exports.default.fetch(`http://localhost${path}`, {
+  const response = await workerFetch(`http://localhost${path}`, {
     method,
     headers: { "content-type": "application/json", ...headers },
     body,

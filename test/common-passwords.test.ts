@@ -7,9 +7,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { dictionary } from "@zxcvbn-ts/language-common";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/server/app";
 import { ConfigError, parseConfig } from "../src/server/config";
-import { GOOD_PASSWORD, api, signIn, signUp, uniqueEmail } from "./helpers";
+import { GOOD_PASSWORD, api, signIn, signUp, uniqueEmail, appFetch } from "./helpers";
 
 const COMMON = dictionary["passwords-common"];
 // Long enough for the test Worker's PASSWORD_MIN_LENGTH (9): refused for being common, not short.
@@ -84,7 +83,7 @@ describe("POST /signup/email-password with a common password", () => {
   it('is accepted with PASSWORD_BLOCK_COMMON = "false"', async () => {
     const email = uniqueEmail("allowed");
     const ctx = createExecutionContext();
-    const response = await app.fetch(
+    const response = await appFetch(
       new Request("http://localhost/signup/email-password", {
         method: "POST",
         headers: { "content-type": "application/json" },

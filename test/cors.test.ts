@@ -1,8 +1,7 @@
 /** Browser apps on other origins can call the end-user API (bearer tokens, no cookies). */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/server/app";
-import { api } from "./helpers";
+import { api, appFetch } from "./helpers";
 
 describe("CORS", () => {
   it("answers a preflight for a bearer-token call from any origin by default", async () => {
@@ -29,7 +28,7 @@ describe("CORS", () => {
   it("with CORS_ALLOWED_ORIGINS set, allows only those origins", async () => {
     const bindings = { ...env, CORS_ALLOWED_ORIGINS: "https://app.example.com" } as Env;
     const call = (origin: string) =>
-      app.fetch(new Request("http://localhost/healthz", { headers: { origin } }), bindings, {
+      appFetch(new Request("http://localhost/healthz", { headers: { origin } }), bindings, {
         waitUntil() {},
         passThroughOnException() {},
         props: {},

@@ -8,19 +8,19 @@
  * the dev pages, templates (locale, operator override, HTML escaping) and bad input.
  */
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/server/app";
 import {
   EMAIL_OTP_TTL_SECONDS_DEFAULT,
   MAGIC_LINK_TTL_SECONDS_DEFAULT,
   OTP_MAX_ATTEMPTS_DEFAULT,
+  RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT,
   PASSWORD_RESET_TTL_SECONDS_DEFAULT,
 } from "../src/server/config";
 import { DEFAULT_REALM } from "../src/server/db/schema";
 import { sha256Hex } from "../src/server/lib/crypto";
 import { oneTimeCodeDigest } from "../src/server/lib/otp";
-import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail } from "./helpers";
+import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail, workerFetch, appFetch } from "./helpers";
 
 const NEW_PASSWORD = "a brand new and rather long passphrase";
 const APP_REDIRECT = "https://app.example.com/auth/callback";
@@ -56,7 +56,7 @@ async function call(path: string, options: CallOptions = {}): Promise<Reply> {
   if (options.token !== undefined) headers.set("authorization", `Bearer ${options.token}`);
   const bindings = options.settings === undefined ? env : ({ ...env, ...options.settings } as Env);
   const ctx = createExecutionContext();
-  const response = await app.fetch(
+  const response = await appFetch(
     new Request(`http://localhost${path}`, {
       method: options.method ?? (options.body === undefined ? "GET" : "POST"),
       headers,
@@ -141,7 +141,7 @@ function codeOf(mail: Mail): string {
 
 /** Follows a link through the Worker as a browser would, without following the redirect. */
 async function follow(link: string | URL): Promise<{ status: number; location: URL | null; json: any }> {
-  const response = await exports.default.fetch(link.toString(), { redirect: "manual" });
+  const response = await workerFetch(link.toString(), { redirect: "manual" });
   const location = response.headers.get("location");
   const text = await response.text();
   let json: any;
@@ -525,12 +525,20 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     for (const answer of answers) expectError(answer, 400, "invalid-otp");
   }
 
-  it("20 concurrent wrong guesses kill the code: the right one is then refused", async () => {
+  it("20 concurrent wrong guesses: the address's attempt limit lets exactly 10 be checked, the code dies, the right one is then refused", async () => {
     const email = uniqueEmail("otp-cap-20");
     await requestOtp(email);
     const code = codeOf(await waitForMail(email));
-    await guessConcurrently(email, code, 20);
-    expectError(await api("/signin/otp/email/verify", { body: { email, otp: code } }), 400, "invalid-otp");
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => api("/signin/otp/email/verify", { body: { email, otp: wrongCode(code, i + 1) } })),
+    );
+    const checked = answers.filter((answer) => answer.status === 400);
+    const limited = answers.filter((answer) => answer.status === 429);
+    expect(checked).toHaveLength(RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT);
+    for (const answer of checked) expectError(answer, 400, "invalid-otp");
+    for (const answer of limited) expectError(answer, 429, "too-many-requests");
+    expect(limited).toHaveLength(20 - RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT);
+    expectError(await api("/signin/otp/email/verify", { body: { email, otp: code } }), 429, "too-many-requests");
   });
 
   it(`exactly ${OTP_MAX_ATTEMPTS_DEFAULT} concurrent wrong guesses kill the code`, async () => {
@@ -557,18 +565,43 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     const guesses = Array.from({ length: 20 }, (_, i) => (i === 10 || i === 15 ? code : wrongCode(code, i + 1)));
     const answers = await Promise.all(guesses.map((otp) => api("/signin/otp/email/verify", { body: { email, otp } })));
     expect(answers.filter((answer) => answer.status === 200).length).toBeLessThanOrEqual(1);
-    for (const answer of answers) if (answer.status !== 200) expectError(answer, 400, "invalid-otp");
+    for (const answer of answers) {
+      if (answer.status === 429) expectError(answer, 429, "too-many-requests");
+      else if (answer.status !== 200) expectError(answer, 400, "invalid-otp");
+    }
   });
 
-  it("a new code gets fresh attempts", async () => {
-    const email = uniqueEmail("otp-cap-fresh");
+  it("asking for a new code does not restore guesses: the address's budget carries over to it", async () => {
+    const email = uniqueEmail("otp-cap-reissue");
     await requestOtp(email);
     const firstMail = await waitForMail(email);
     await guessConcurrently(email, codeOf(firstMail), OTP_MAX_ATTEMPTS_DEFAULT);
     await requestOtp(email);
     const second = codeOf(await nextMail(email, [firstMail]));
-    await guessConcurrently(email, second, OTP_MAX_ATTEMPTS_DEFAULT - 1);
-    expect((await api("/signin/otp/email/verify", { body: { email, otp: second } })).status).toBe(200);
+    // The right code of the new mail: no guess is left for it.
+    expectError(await api("/signin/otp/email/verify", { body: { email, otp: second } }), 400, "invalid-otp");
+  });
+
+  it("the budget refills once the code that opened it has expired (frozen clock)", async () => {
+    const email = uniqueEmail("otp-cap-refill");
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    await requestOtp(email);
+    const firstMail = await waitForMail(email);
+    await guessConcurrently(email, codeOf(firstMail), OTP_MAX_ATTEMPTS_DEFAULT - 1);
+    // Four guesses spent: a code asked for before the first one expires keeps one guess.
+    vi.setSystemTime(t0 + 60_000);
+    await requestOtp(email);
+    const secondMail = await nextMail(email, [firstMail]);
+    await guessConcurrently(email, codeOf(secondMail), 1);
+    expectError(await api("/signin/otp/email/verify", { body: { email, otp: codeOf(secondMail) } }), 400, "invalid-otp");
+    // After the first code's expiry, a new code has a full budget again.
+    vi.setSystemTime(t0 + EMAIL_OTP_TTL_SECONDS_DEFAULT * 1000 + 1000);
+    await requestOtp(email);
+    const thirdMail = await nextMail(email, [firstMail, secondMail]);
+    const verified = await api("/signin/otp/email/verify", { body: { email, otp: codeOf(thirdMail) } });
+    expect(verified.status, verified.text).toBe(200);
   });
 });
 
@@ -592,22 +625,23 @@ describe("tickets: single use, expiry (frozen clock), purpose", () => {
   });
 
   it(`a reset link works until PASSWORD_RESET_TTL (${PASSWORD_RESET_TTL_SECONDS_DEFAULT} s) and not after`, async () => {
-    const { email } = await signUp(uniqueEmail("reset-expiry"));
+    // Two accounts: a newer reset link voids the older one of the same account.
+    const { email: early } = await signUp(uniqueEmail("reset-expiry-early"));
+    const { email: late } = await signUp(uniqueEmail("reset-expiry-late"));
     vi.useFakeTimers({ toFake: ["Date"] });
     const t0 = Date.now();
     vi.setSystemTime(t0);
-    expect((await call("/user/password/reset", { body: { email, options: { redirectTo: APP_REDIRECT } } })).status).toBe(200);
-    const earlyMail = await waitForMail(email);
-    const early = linkOf(earlyMail);
-    expect((await call("/user/password/reset", { body: { email, options: { redirectTo: APP_REDIRECT } } })).status).toBe(200);
-    const late = linkOf(await nextMail(email, [earlyMail]));
+    expect((await call("/user/password/reset", { body: { email: early, options: { redirectTo: APP_REDIRECT } } })).status).toBe(200);
+    expect((await call("/user/password/reset", { body: { email: late, options: { redirectTo: APP_REDIRECT } } })).status).toBe(200);
+    const earlyLink = linkOf(await waitForMail(early));
+    const lateLink = linkOf(await waitForMail(late));
 
     vi.setSystemTime(t0 + PASSWORD_RESET_TTL_SECONDS_DEFAULT * 1000 - 1000);
-    expectSignedInRedirect(await follow(early), APP_REDIRECT, "passwordReset");
+    expectSignedInRedirect(await follow(earlyLink), APP_REDIRECT, "passwordReset");
     vi.setSystemTime(t0 + PASSWORD_RESET_TTL_SECONDS_DEFAULT * 1000 + 1000);
-    expectErrorRedirect(await follow(late), APP_REDIRECT, "invalid-ticket");
+    expectErrorRedirect(await follow(lateLink), APP_REDIRECT, "invalid-ticket");
     // The expired ticket is refused at POST /user/password too.
-    expectError(await api("/user/password", { body: { newPassword: NEW_PASSWORD, ticket: late.searchParams.get("ticket") } }), 401, "invalid-ticket");
+    expectError(await api("/user/password", { body: { newPassword: NEW_PASSWORD, ticket: lateLink.searchParams.get("ticket") } }), 401, "invalid-ticket");
   });
 
   it(`a magic link expires after MAGIC_LINK_TTL (${MAGIC_LINK_TTL_SECONDS_DEFAULT} s)`, async () => {
@@ -793,7 +827,7 @@ describe("redirectTo allow-list bypass attempts", () => {
       const link = linkOf(await waitForMail(email));
       const tampered = new URL(link);
       tampered.searchParams.set("redirectTo", redirectTo);
-      const response = await exports.default.fetch(tampered.toString(), { redirect: "manual" });
+      const response = await workerFetch(tampered.toString(), { redirect: "manual" });
       expect(response.status).toBe(400);
       expect(response.headers.get("location")).toBeNull();
       expect(response.headers.get("content-type")).toContain("application/json");
@@ -863,7 +897,7 @@ describe("no account enumeration", () => {
         },
       });
       const ctx = createExecutionContext();
-      const response = await app.fetch(
+      const response = await appFetch(
         new Request(`http://localhost${path}`, {
           method: "POST",
           headers: { "content-type": "application/json" },

@@ -7,8 +7,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/server/app";
-import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail } from "./helpers";
+import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail, appFetch } from "./helpers";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SESSION_KEYS = ["accessToken", "accessTokenExpiresIn", "refreshToken", "refreshTokenId", "user"];
@@ -83,7 +82,7 @@ function base64UrlBytes(segment: string): Uint8Array {
 function withSettings(settings: Record<string, string>) {
   const bindings = { ...env, ...settings } as Env;
   return async (path: string, body: unknown) => {
-    const response = await app.fetch(
+    const response = await appFetch(
       new Request(`http://localhost${path}`, {
         method: "POST",
         headers: { "content-type": "application/json" },

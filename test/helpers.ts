@@ -1,8 +1,27 @@
 /** Shared helpers for tests that drive the Worker through its own fetch. */
 import { exports } from "cloudflare:workers";
 import type { Session } from "../src/shared/api";
+import { app } from "../src/server/app";
 
 export const BASE_URL = "http://localhost";
+
+/**
+ * A fresh client address (`CF-Connecting-IP`, as Cloudflare's edge sets it): the
+ * suite stands for many users, not one client flooding the service, so every
+ * request comes from its own address unless a test pins one. The rate-limit tests
+ * pin theirs; the limits themselves keep their shipped defaults.
+ */
+export function randomClientIp(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${a}.${b}.${c}`;
+}
+
+/** The Worker's own fetch, from a fresh client address unless the request names one. */
+export function workerFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const request = new Request(input, init);
+  if (!request.headers.has("cf-connecting-ip")) request.headers.set("cf-connecting-ip", randomClientIp());
+  return exports.default.fetch(request);
+}
 export const ADMIN_SECRET = "test-admin-secret-0123456789";
 
 export interface ApiOptions {
@@ -11,13 +30,16 @@ export interface ApiOptions {
   body?: unknown;
   token?: string;
   headers?: Record<string, string>;
+  /** The client's address; a fresh one per request when absent. */
+  clientIp?: string;
 }
 
 export async function api(path: string, options: ApiOptions = {}) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.body !== undefined) headers["content-type"] ??= "application/json";
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  const response = await exports.default.fetch(`${BASE_URL}${path}`, {
+  if (options.clientIp !== undefined) headers["cf-connecting-ip"] = options.clientIp;
+  const response = await workerFetch(`${BASE_URL}${path}`, {
     method: options.method ?? (options.body === undefined ? "GET" : "POST"),
     headers,
     body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
@@ -49,4 +71,14 @@ export async function signUp(email = uniqueEmail(), password = GOOD_PASSWORD, op
 
 export async function signIn(email: string, password = GOOD_PASSWORD) {
   return api("/signin/email-password", { body: { email, password } });
+}
+
+/**
+ * The app's own `fetch` under other bindings (settings a test changes), from a
+ * fresh client address unless the request names one.
+ */
+export function appFetch(request: Request, bindings: Env, ctx: ExecutionContext): Promise<Response> {
+  const fromClient = new Request(request);
+  if (!fromClient.headers.has("cf-connecting-ip")) fromClient.headers.set("cf-connecting-ip", randomClientIp());
+  return Promise.resolve(app.fetch(fromClient, bindings, ctx));
 }

@@ -5,11 +5,11 @@
  * Most forgeries are signed with the realm's real current key, so that the
  * mutation under test is the only thing wrong with them.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createVerifier, type VerifyErrorCode } from "../src/client";
-import { api, signUp } from "./helpers";
+import { api, signUp, workerFetch } from "./helpers";
 
 const ISSUER = "http://localhost";
 const JWKS_URL = `${ISSUER}/.well-known/jwks.json`;
@@ -37,7 +37,7 @@ const verifier = createVerifier({
   issuer: ISSUER,
   fetch: (url, init) => {
     fetchedUrls.push(url);
-    return exports.default.fetch(url, init);
+    return workerFetch(url, init);
   },
 });
 
@@ -410,7 +410,7 @@ describe("audience, when the verifier requires one (J13)", () => {
   const withAudience = createVerifier({
     issuer: ISSUER,
     audience: "https://api.example.com",
-    fetch: (url, init) => exports.default.fetch(url, init),
+    fetch: (url, init) => workerFetch(url, init),
   });
 
   it.each([
@@ -442,7 +442,7 @@ describe("expiry of a token the Worker issued", () => {
   it("the client verifier refuses it once exp plus the 30 s leeway has passed (injected clock)", async () => {
     const exp = f.claims.exp as number;
     const at = (ms: number) =>
-      createVerifier({ issuer: ISSUER, fetch: (url, init) => exports.default.fetch(url, init), now: () => ms });
+      createVerifier({ issuer: ISSUER, fetch: (url, init) => workerFetch(url, init), now: () => ms });
     expect((await at(exp * 1000 + 29_000).verify(f.issued)).ok).toBe(true);
     expect(await at(exp * 1000 + 31_000).verify(f.issued)).toEqual({ ok: false, code: "expired" });
   });

@@ -3,14 +3,14 @@
  * operator, revocation, and the admin routes that drive them.
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createVerifier } from "../src/client/verifier";
 import { ConfigError, parseConfig } from "../src/server/config";
 import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
 import { dropSigningKeyLease } from "../src/server/tokens/signing-keys";
-import { ADMIN_SECRET, api, signIn, signUp } from "./helpers";
+import { ADMIN_SECRET, api, signIn, signUp, workerFetch } from "./helpers";
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -97,7 +97,7 @@ describe("operator rotation", () => {
       now: () => Date.now() + clockOffsetMs,
       fetch: (url, init) => {
         fetches++;
-        return exports.default.fetch(url, init);
+        return workerFetch(url, init);
       },
     });
     const before = await signIn(email);
@@ -128,7 +128,7 @@ describe("revocation", () => {
     expect((await api("/user", { token: session.accessToken })).status).toBe(401);
 
     // A fresh verifier (as any backend after one max-age) refuses it too.
-    const verifier = createVerifier({ issuer: "http://localhost", fetch: (url, init) => exports.default.fetch(url, init) });
+    const verifier = createVerifier({ issuer: "http://localhost", fetch: (url, init) => workerFetch(url, init) });
     const result = await verifier.verify(session.accessToken);
     expect(result).toEqual({ ok: false, code: "unknown-key" });
 
@@ -158,7 +158,7 @@ describe("revocation", () => {
       cooldownSeconds: 10,
       fetch: (url, init) => {
         fetches++;
-        return blocked ? Promise.reject(new TypeError("network connection lost")) : exports.default.fetch(url, init);
+        return blocked ? Promise.reject(new TypeError("network connection lost")) : workerFetch(url, init);
       },
     });
     expect((await verifier.verify(session.accessToken)).ok).toBe(true);

@@ -4,10 +4,10 @@
  * or shown in clear, every error code. The RFC vectors are in totp.test.ts, the
  * @nhost/nhost-js client in nhost-mfa.test.ts.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
-import { api, signIn, signUp, uniqueEmail } from "./helpers";
+import { api, signIn, signUp, uniqueEmail, workerFetch } from "./helpers";
 
 afterEach(() => vi.useRealTimers());
 
@@ -45,6 +45,19 @@ async function userWithTotp() {
   });
   expect(activated.status, activated.text).toBe(200);
   return { email, session, totpSecret, imageUrl };
+}
+
+/**
+ * An account whose owner has already proven its addresses: its TOTP is the
+ * owner's own. (On an account whose address is still unproven, the first proof
+ * removes TOTP set up before it: test/hardening.test.ts.)
+ */
+async function provenUserWithTotp(phoneNumber: string | null = null) {
+  const user = await userWithTotp();
+  await env.DB.prepare("UPDATE users SET email_verified = 1, phone_number = ?, phone_number_verified = ? WHERE id = ?")
+    .bind(phoneNumber, phoneNumber === null ? 0 : 1, user.session.user.id)
+    .run();
+  return user;
 }
 
 async function mfaTicket(email: string): Promise<string> {
@@ -231,9 +244,8 @@ describe("TOTP MFA through the Worker", () => {
 
 describe("SMS sign-in with TOTP active", () => {
   it("answers an mfa ticket instead of a session, finished at /signin/mfa/totp", async () => {
-    const { session, totpSecret } = await userWithTotp();
     const phone = `+1555${String(Date.now() % 10_000_000).padStart(7, "0")}`;
-    await env.DB.prepare("UPDATE users SET phone_number = ? WHERE id = ?").bind(phone, session.user.id).run();
+    const { session, totpSecret } = await provenUserWithTotp(phone);
     await api("/signin/passwordless/sms", { body: { phoneNumber: phone } });
     let code: string | undefined;
     for (let attempt = 0; attempt < 50 && code === undefined; attempt++) {
@@ -262,7 +274,7 @@ describe("email links and codes with TOTP active: a mailbox alone is not enough"
   }
 
   async function followLink(link: string): Promise<URL> {
-    const response = await exports.default.fetch(link, { redirect: "manual" });
+    const response = await workerFetch(link, { redirect: "manual" });
     expect(response.status, await response.text()).toBe(302);
     return new URL(response.headers.get("location")!);
   }
@@ -275,7 +287,7 @@ describe("email links and codes with TOTP active: a mailbox alone is not enough"
   }
 
   it("a magic link redirects with an MFA ticket, not a refresh token", async () => {
-    const { email, totpSecret } = await userWithTotp();
+    const { email, totpSecret } = await provenUserWithTotp();
     await api("/signin/passwordless/email", { body: { email, options: { redirectTo: "https://app.example.com/auth/done" } } });
     const landed = await followLink((await newestMail(email, /sign/i)).links.find((link) => link.includes("/verify?"))!);
     expect(landed.searchParams.get("type")).toBe("signinPasswordless");
@@ -284,7 +296,7 @@ describe("email links and codes with TOTP active: a mailbox alone is not enough"
   });
 
   it("a password-reset link does too", async () => {
-    const { email, totpSecret } = await userWithTotp();
+    const { email, totpSecret } = await provenUserWithTotp();
     await api("/user/password/reset", { body: { email } });
     const landed = await followLink((await newestMail(email, /reset/i)).links.find((link) => link.includes("/verify?"))!);
     expect(landed.searchParams.get("type")).toBe("passwordReset");
@@ -293,7 +305,7 @@ describe("email links and codes with TOTP active: a mailbox alone is not enough"
   });
 
   it("an email code answers an MFA ticket instead of a session", async () => {
-    const { email, totpSecret } = await userWithTotp();
+    const { email, totpSecret } = await provenUserWithTotp();
     await api("/signin/otp/email", { body: { email } });
     const code = (await newestMail(email, /code/i)).text.match(/\b(\d{6})\b/)![1];
     const verified = await api("/signin/otp/email/verify", { body: { email, otp: code } });

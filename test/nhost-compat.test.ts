@@ -4,13 +4,12 @@
  * client's own middleware (session storage, bearer attachment, refresh) is left
  * in place, so these tests see exactly what an application using it would.
  */
-import { exports } from "cloudflare:workers";
 import { createClient, type NhostClient } from "@nhost/nhost-js";
 import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { GOOD_PASSWORD, uniqueEmail } from "./helpers";
+import { GOOD_PASSWORD, uniqueEmail, workerFetch } from "./helpers";
 
 const NEW_PASSWORD = "a different but equally long passphrase";
 
@@ -29,7 +28,7 @@ function newClient(): { nhost: NhostClient; sent: SentRequest[] } {
   nhost.auth.pushChainFunction(() => async (url, init = {}) => {
     const body = typeof init.body === "string" ? JSON.parse(init.body) : init.body;
     sent.push({ url, method: init.method ?? "GET", headers: new Headers(init.headers), body });
-    return exports.default.fetch(url, init);
+    return workerFetch(url, init);
   });
   return { nhost, sent };
 }

@@ -6,13 +6,12 @@
  * then finishes the flow as an application does.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { createClient, type NhostClient } from "@nhost/nhost-js";
 import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/server/app";
-import { api, GOOD_PASSWORD, uniqueEmail } from "./helpers";
+import { api, GOOD_PASSWORD, uniqueEmail, workerFetch, appFetch } from "./helpers";
 
 const NEW_PASSWORD = "a different but equally long passphrase";
 const REDIRECT_TO = "https://app.example.com/auth/callback";
@@ -25,12 +24,12 @@ const REDIRECT_TO = "https://app.example.com/auth/callback";
 function newClient(settings?: Record<string, string>): NhostClient {
   const nhost = createClient({ authUrl: "http://localhost", storage: new MemoryStorage() });
   if (settings === undefined) {
-    nhost.auth.pushChainFunction(() => (url, init) => exports.default.fetch(url, init));
+    nhost.auth.pushChainFunction(() => (url, init) => workerFetch(url, init));
   } else {
     const bindings = { ...env, ...settings } as Env;
     nhost.auth.pushChainFunction(() => async (url, init) => {
       const ctx = createExecutionContext();
-      const response = await app.fetch(new Request(url, init), bindings, ctx);
+      const response = await appFetch(new Request(url, init), bindings, ctx);
       const body = await response.arrayBuffer();
       await waitOnExecutionContext(ctx);
       return new Response(body, response);
@@ -66,7 +65,7 @@ function linkOf(mail: Mail): URL {
 
 /** Opens the link as the browser does and returns the refresh token of the redirect. */
 async function followLink(link: URL | string, type: string): Promise<string> {
-  const response = await exports.default.fetch(link.toString(), { redirect: "manual" });
+  const response = await workerFetch(link.toString(), { redirect: "manual" });
   expect(response.status).toBe(302);
   const location = new URL(response.headers.get("location")!);
   expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_TO);

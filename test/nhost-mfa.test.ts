@@ -5,13 +5,12 @@
  * `verifySignInMfaTotp` finishing the sign-in. Requests go into
  * `exports.default.fetch`; the client's own session middleware stays in place.
  */
-import { exports } from "cloudflare:workers";
 import { createClient, type NhostClient } from "@nhost/nhost-js";
 import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { describe, expect, it } from "vitest";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
-import { GOOD_PASSWORD, uniqueEmail } from "./helpers";
+import { GOOD_PASSWORD, uniqueEmail, workerFetch } from "./helpers";
 
 /** The code an authenticator app would show for `secret` at `atMs`. */
 async function codeFor(totpSecret: string, atMs = Date.now()): Promise<string> {
@@ -23,7 +22,7 @@ function newClient(): { nhost: NhostClient; sent: { url: string; body: unknown }
   const sent: { url: string; body: unknown }[] = [];
   nhost.auth.pushChainFunction(() => async (url, init = {}) => {
     sent.push({ url, body: typeof init.body === "string" ? JSON.parse(init.body) : init.body });
-    return exports.default.fetch(url, init);
+    return workerFetch(url, init);
   });
   return { nhost, sent };
 }

@@ -122,14 +122,14 @@ describe("Durable Objects that forget themselves", () => {
   it("a one-time code nobody checks is dropped, object and all, when it expires", async () => {
     const stub = env.ONE_TIME_CODES.get(env.ONE_TIME_CODES.idFromName(`test:purge:${crypto.randomUUID()}`));
     const expiresAt = Date.now() + 10 * 60 * 1000;
-    await stub.issue("a".repeat(64), expiresAt, 5);
+    await stub.issue("a".repeat(64), expiresAt, 5, Date.now());
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(expiresAt);
 
     // An alarm that comes early (a newer code re-armed nothing yet) keeps a live code.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.kv.get("code"))).toBeDefined();
 
-    await stub.issue("b".repeat(64), expiresAt, 5);
+    await stub.issue("b".repeat(64), expiresAt, 5, Date.now());
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(expiresAt + 1);
     expect(await runDurableObjectAlarm(stub)).toBe(true);

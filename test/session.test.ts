@@ -7,9 +7,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/server/app";
 import { SESSION_MAX_LIFETIME_SECONDS_DEFAULT } from "../src/server/config";
-import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail } from "./helpers";
+import { api, GOOD_PASSWORD, signIn, signUp, uniqueEmail, appFetch } from "./helpers";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GRACE_MS = 10_000;
@@ -479,7 +478,7 @@ describe(`absolute session lifetime (SESSION_MAX_LIFETIME_SECONDS, default ${SES
 
   async function post(path: string, body: unknown, settings: Record<string, string> = {}) {
     const ctx = createExecutionContext();
-    const response = await app.fetch(
+    const response = await appFetch(
       new Request(`http://localhost${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       { ...env, ...settings } as Env,
       ctx,

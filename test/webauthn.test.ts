@@ -9,11 +9,10 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/server/app";
 import { ConfigError, ELEVATION_TTL_SECONDS_DEFAULT, WEBAUTHN_CHALLENGE_TTL_SECONDS_DEFAULT, parseConfig } from "../src/server/config";
 import { isElevated } from "../src/server/tokens/elevation";
 import { HASURA_CLAIMS_NAMESPACE } from "../src/shared/claims";
-import { GOOD_PASSWORD, api, signUp, uniqueEmail } from "./helpers";
+import { GOOD_PASSWORD, api, signUp, uniqueEmail, appFetch } from "./helpers";
 import { FLAG_AT, FLAG_UV, SoftwareAuthenticator, b64url, concat, fromB64url } from "./support/software-authenticator";
 
 const ORIGIN = "https://app.example.com";
@@ -68,7 +67,7 @@ function appWith(overrides: Record<string, string>) {
     const headers: Record<string, string> = {};
     if (init.body !== undefined) headers["content-type"] = "application/json";
     if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-    const response = await app.fetch(
+    const response = await appFetch(
       new Request(`http://localhost${path}`, {
         method: init.method ?? "POST",
         headers,

@@ -4,7 +4,8 @@ import { cors } from "hono/cors";
 import { configFor } from "./config";
 import { createRequestContext, type AppEnv } from "./context";
 import { DEFAULT_REALM } from "./db/schema";
-import { AuthError } from "./errors";
+import { AuthError, tooManyRequests } from "./errors";
+import { clientIpOf } from "./limits/limits";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
@@ -25,7 +26,8 @@ app.use(async (c, next) => {
   const config = configFor(c.env);
   // Only the default realm exists yet; it is served at the root (design §7).
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-  c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, waitUntil));
+  const clientIp = clientIpOf(c.req.raw);
+  c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, clientIp, waitUntil));
   await next();
   // Answers carry tokens, user data and one-time secrets: no cache may keep them
   // (RFC 6749 §5.1). Routes meant to be cached (the JWKS) set their own header.
@@ -50,6 +52,26 @@ app.use(
   }),
 );
 
+/**
+ * The coarse per-IP limit on every request, before any route work. The Workers
+ * Rate Limiting binding counts at each location without a Durable Object call,
+ * so the hot paths (refresh, `GET /user`, the JWKS) pay no round trip for it. It
+ * does not say when its window ends: the answer names the longest it can be.
+ */
+const REQUEST_RATE_LIMIT_PERIOD_MS = 60_000;
+
+async function limitRequestsPerIp(env: Env, clientIp: string): Promise<void> {
+  if (env.REQUEST_RATE_LIMITER === undefined) return;
+  const { success } = await env.REQUEST_RATE_LIMITER.limit({ key: clientIp });
+  if (!success) throw tooManyRequests(REQUEST_RATE_LIMIT_PERIOD_MS);
+}
+
+// After CORS, so that a browser app can read the 429; preflights are not counted.
+app.use(async (c, next) => {
+  await limitRequestsPerIp(c.env, c.var.context.clientIp);
+  await next();
+});
+
 app.route("/", systemRoutes);
 app.route("/", emailPasswordRoutes);
 app.route("/", sessionRoutes);
@@ -68,7 +90,10 @@ app.notFound((c) => c.json(new AuthError("not-found").toBody(), 404));
 
 // The only place an error becomes a response (style habit 3).
 app.onError((error, c) => {
-  if (error instanceof AuthError) return c.json(error.toBody(), error.status);
+  if (error instanceof AuthError) {
+    if (error.retryAfterSeconds !== null) c.header("retry-after", String(error.retryAfterSeconds));
+    return c.json(error.toBody(), error.status);
+  }
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");
   return c.json(internal.toBody(), 500);

@@ -44,6 +44,26 @@ export const WEBAUTHN_CHALLENGE_TTL_SECONDS_DEFAULT = 300;
 /** How long after `elevatedAt` an elevated access token counts as elevated. */
 export const ELEVATION_TTL_SECONDS_DEFAULT = 300;
 
+/**
+ * Rate limits (README, "Rate limits"). Defaults are no looser than Nhost Auth's:
+ * its brute-force bucket is 10 per 5 minutes, mails and SMS 10 per hour, sign-ups
+ * 10 per 5 minutes.
+ */
+export const RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT = 10;
+export const RATE_LIMIT_FAILURES_PER_IP_DEFAULT = 10;
+export const RATE_LIMIT_FAILURE_WINDOW_SECONDS_DEFAULT = 300;
+export const RATE_LIMIT_LOCKOUT_MAX_SECONDS_DEFAULT = 900;
+export const RATE_LIMIT_EMAILS_PER_RECIPIENT_DEFAULT = 10;
+export const RATE_LIMIT_EMAILS_PER_IP_DEFAULT = 10;
+export const RATE_LIMIT_EMAIL_WINDOW_SECONDS_DEFAULT = 3600;
+export const RATE_LIMIT_SMS_PER_NUMBER_DEFAULT = 10;
+export const RATE_LIMIT_SMS_PER_IP_DEFAULT = 10;
+/** Against toll fraud: however many numbers and IPs an attacker spreads over. */
+export const RATE_LIMIT_SMS_PER_DEPLOYMENT_DEFAULT = 1000;
+export const RATE_LIMIT_SMS_WINDOW_SECONDS_DEFAULT = 3600;
+export const RATE_LIMIT_SIGNUPS_PER_IP_DEFAULT = 10;
+export const RATE_LIMIT_SIGNUP_WINDOW_SECONDS_DEFAULT = 300;
+
 export type MailTransport = "dev" | "smtp" | "http" | "binding" | "none";
 
 export interface Config {
@@ -113,6 +133,7 @@ export interface Config {
   webauthn: WebauthnSettings;
   /** How long an elevated access token satisfies the elevated-only routes. */
   elevationTtlSeconds: number;
+  rateLimits: RateLimitSettings;
   /** Secret: HMAC key that derives a rotated refresh token's child. */
   refreshTokenSecret: string;
   /** Secret: admin API credential; the admin API is off without it. */
@@ -253,6 +274,52 @@ function readSmsSettings(env: RawEnv, environment: "development" | "production")
     twilio = { apiUrl: readUrl(env, "SMS_API_URL") ?? "https://api.twilio.com", accountSid, authToken };
   }
   return { transport, from, twilio };
+}
+
+/** Every count is exact (a Durable Object per subject); 0 turns a limit off. */
+export interface RateLimitSettings {
+  /** Failed first or second factors per account (or unknown address) within the window. */
+  failuresPerAccount: number;
+  failuresPerIp: number;
+  failureWindowSeconds: number;
+  /** Waits start at the failure window and double with each lockout, up to this. */
+  lockoutMaxSeconds: number;
+  emailsPerRecipient: number;
+  emailsPerIp: number;
+  emailWindowSeconds: number;
+  smsPerNumber: number;
+  smsPerIp: number;
+  smsPerDeployment: number;
+  smsWindowSeconds: number;
+  signUpsPerIp: number;
+  signUpWindowSeconds: number;
+}
+
+function readRateLimitSettings(env: RawEnv): RateLimitSettings {
+  const count = (name: string, fallback: number) => readInteger(env, name, fallback, 0, 1_000_000);
+  const window = (name: string, fallback: number) => readInteger(env, name, fallback, 1, 7 * 86_400);
+  const failureWindowSeconds = window("RATE_LIMIT_FAILURE_WINDOW_SECONDS", RATE_LIMIT_FAILURE_WINDOW_SECONDS_DEFAULT);
+  const lockoutMaxSeconds = window("RATE_LIMIT_LOCKOUT_MAX_SECONDS", RATE_LIMIT_LOCKOUT_MAX_SECONDS_DEFAULT);
+  // The first wait is one window long; a cap below it would make every wait shorter
+  // than the window the failures were counted in.
+  if (lockoutMaxSeconds < failureWindowSeconds) {
+    throw new ConfigError("RATE_LIMIT_LOCKOUT_MAX_SECONDS", "must be at least RATE_LIMIT_FAILURE_WINDOW_SECONDS");
+  }
+  return {
+    failuresPerAccount: count("RATE_LIMIT_FAILURES_PER_ACCOUNT", RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT),
+    failuresPerIp: count("RATE_LIMIT_FAILURES_PER_IP", RATE_LIMIT_FAILURES_PER_IP_DEFAULT),
+    failureWindowSeconds,
+    lockoutMaxSeconds,
+    emailsPerRecipient: count("RATE_LIMIT_EMAILS_PER_RECIPIENT", RATE_LIMIT_EMAILS_PER_RECIPIENT_DEFAULT),
+    emailsPerIp: count("RATE_LIMIT_EMAILS_PER_IP", RATE_LIMIT_EMAILS_PER_IP_DEFAULT),
+    emailWindowSeconds: window("RATE_LIMIT_EMAIL_WINDOW_SECONDS", RATE_LIMIT_EMAIL_WINDOW_SECONDS_DEFAULT),
+    smsPerNumber: count("RATE_LIMIT_SMS_PER_NUMBER", RATE_LIMIT_SMS_PER_NUMBER_DEFAULT),
+    smsPerIp: count("RATE_LIMIT_SMS_PER_IP", RATE_LIMIT_SMS_PER_IP_DEFAULT),
+    smsPerDeployment: count("RATE_LIMIT_SMS_PER_DEPLOYMENT", RATE_LIMIT_SMS_PER_DEPLOYMENT_DEFAULT),
+    smsWindowSeconds: window("RATE_LIMIT_SMS_WINDOW_SECONDS", RATE_LIMIT_SMS_WINDOW_SECONDS_DEFAULT),
+    signUpsPerIp: count("RATE_LIMIT_SIGNUPS_PER_IP", RATE_LIMIT_SIGNUPS_PER_IP_DEFAULT),
+    signUpWindowSeconds: window("RATE_LIMIT_SIGNUP_WINDOW_SECONDS", RATE_LIMIT_SIGNUP_WINDOW_SECONDS_DEFAULT),
+  };
 }
 
 export interface WebauthnSettings {
@@ -402,6 +469,7 @@ export function parseConfig(env: RawEnv): Config {
     jwtAudience: readString(env, "JWT_AUDIENCE") ?? null,
     webauthn: readWebauthnSettings(env, publicUrl, readUrl(env, "CLIENT_URL")),
     elevationTtlSeconds: readInteger(env, "ELEVATION_TTL_SECONDS", ELEVATION_TTL_SECONDS_DEFAULT, 30, 86_400),
+    rateLimits: readRateLimitSettings(env),
     refreshTokenSecret,
     adminSecret: readSecret(env, "ADMIN_SECRET", 16) ?? null,
     passwordPepper: readSecret(env, "PASSWORD_PEPPER", 16) ?? null,

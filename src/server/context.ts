@@ -15,6 +15,8 @@ export interface RequestContext {
   config: Config;
   db: Database;
   realm: Realm;
+  /** The client's address (`CF-Connecting-IP`), the subject of per-IP limits. */
+  clientIp: string;
   /** Work that may finish after the response (mail delivery). */
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -30,7 +32,8 @@ export function createRequestContext(
   env: Env,
   config: Config,
   realm: Realm,
+  clientIp: string,
   waitUntil: (promise: Promise<unknown>) => void,
 ): RequestContext {
-  return { env, config, db: drizzle(env.DB), realm, waitUntil };
+  return { env, config, db: drizzle(env.DB), realm, clientIp, waitUntil };
 }

@@ -4,6 +4,9 @@ interface Env {
   KEY_STORE: DurableObjectNamespace<import("./keys/key-store").KeyStore>;
   ONE_TIME_CODES: DurableObjectNamespace<import("./otp/one-time-codes").OneTimeCodes>;
   ATTEMPT_COUNTER: DurableObjectNamespace<import("./otp/attempt-counter").AttemptCounter>;
+  RATE_LIMITER: DurableObjectNamespace<import("./limits/rate-limiter").RateLimiter>;
+  /** The Workers Rate Limiting binding: the coarse per-IP request limit (wrangler.toml `[[ratelimits]]`). */
+  REQUEST_RATE_LIMITER?: RateLimit;
   /** Cloudflare Email Routing binding, for MAIL_TRANSPORT=binding. */
   SEND_EMAIL?: SendEmail;
   ENVIRONMENT?: string;
@@ -69,6 +72,19 @@ interface Env {
   REFRESH_TOKEN_SECRET?: string;
   ADMIN_SECRET?: string;
   PASSWORD_PEPPER?: string;
+  RATE_LIMIT_FAILURES_PER_ACCOUNT?: string;
+  RATE_LIMIT_FAILURES_PER_IP?: string;
+  RATE_LIMIT_FAILURE_WINDOW_SECONDS?: string;
+  RATE_LIMIT_LOCKOUT_MAX_SECONDS?: string;
+  RATE_LIMIT_EMAILS_PER_RECIPIENT?: string;
+  RATE_LIMIT_EMAILS_PER_IP?: string;
+  RATE_LIMIT_EMAIL_WINDOW_SECONDS?: string;
+  RATE_LIMIT_SMS_PER_NUMBER?: string;
+  RATE_LIMIT_SMS_PER_IP?: string;
+  RATE_LIMIT_SMS_PER_DEPLOYMENT?: string;
+  RATE_LIMIT_SMS_WINDOW_SECONDS?: string;
+  RATE_LIMIT_SIGNUPS_PER_IP?: string;
+  RATE_LIMIT_SIGNUP_WINDOW_SECONDS?: string;
 }
 
 declare namespace Cloudflare {
@@ -78,6 +94,6 @@ declare namespace Cloudflare {
 declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import("./index");
-    durableNamespaces: "KeyStore" | "OneTimeCodes" | "AttemptCounter";
+    durableNamespaces: "KeyStore" | "OneTimeCodes" | "AttemptCounter" | "RateLimiter";
   }
 }

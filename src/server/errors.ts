@@ -40,6 +40,8 @@ const ERROR_TABLE = {
   // The reference service answers a missing or bad access token with this code
   // (its ErrUnauthenticatedUser); it is absent from the spec's enum.
   "unauthenticated-user": [401, "User is not authenticated"],
+  // Ours: a rate limit; the answer carries `Retry-After` (README, "Rate limits").
+  "too-many-requests": [429, "Too many requests, try again later"],
   // Ours: bodies over the cap are refused before parsing.
   "request-too-large": [413, "The request body is too large"],
   // Ours: the admin API.
@@ -55,14 +57,17 @@ export type ErrorCode = keyof typeof ERROR_TABLE;
 export class AuthError extends Error {
   readonly code: ErrorCode;
   readonly status: ContentfulStatusCode;
+  /** For `too-many-requests`: when the client may try again (the `Retry-After` header). */
+  readonly retryAfterSeconds: number | null;
 
   /** `detail` is appended to the table's message; it must never carry a secret. */
-  constructor(code: ErrorCode, detail?: string) {
+  constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number } = {}) {
     const [status, message] = ERROR_TABLE[code];
     super(detail === undefined ? message : `${message}: ${detail}`);
     this.name = "AuthError";
     this.code = code;
     this.status = status;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 
   toBody(): ErrorBody {
@@ -74,6 +79,11 @@ export interface ErrorBody {
   status: number;
   error: ErrorCode;
   message: string;
+}
+
+/** A limit was hit; `retryAfterMs` until it lets the request through, rounded up to whole seconds. */
+export function tooManyRequests(retryAfterMs: number): AuthError {
+  return new AuthError("too-many-requests", undefined, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
 }
 
 export function errorBody(code: ErrorCode): ErrorBody {

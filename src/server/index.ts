@@ -6,6 +6,7 @@ import { purgeExpiredRows } from "./services/purge";
 export { KeyStore } from "./keys/key-store";
 export { OneTimeCodes } from "./otp/one-time-codes";
 export { AttemptCounter } from "./otp/attempt-counter";
+export { RateLimiter } from "./limits/rate-limiter";
 
 export default {
   fetch: app.fetch,

@@ -24,6 +24,12 @@ export const users = sqliteTable(
     phoneNumberVerified: integer("phone_number_verified", { mode: "boolean" }).notNull().default(false),
     /** Self-describing hash (see services/password.ts); null when the user has no password. */
     passwordHash: text("password_hash"),
+    /**
+     * When the password was last set after the account's sign-up; null while it is
+     * the one the sign-up set (or there is none). A verification link keeps only
+     * what the sign-up set (see db/address-proof.ts).
+     */
+    passwordChangedAt: integer("password_changed_at"),
     displayName: text("display_name").notNull().default(""),
     avatarUrl: text("avatar_url").notNull().default(""),
     locale: text("locale").notNull(),

@@ -1,5 +1,6 @@
 /** Queries of the user aggregate: users and their roles. */
 import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { userRoles, users, type UserRow } from "./schema";
 
@@ -71,6 +72,7 @@ export function insertUserStatements(db: Database, user: NewUser) {
     phoneNumber: user.phoneNumber ?? null,
     phoneNumberVerified: false,
     passwordHash: user.passwordHash,
+    passwordChangedAt: null,
     displayName: user.displayName,
     avatarUrl: "",
     locale: user.locale,
@@ -93,10 +95,11 @@ export function insertUserStatements(db: Database, user: NewUser) {
   return { row, statements };
 }
 
+/** A new password chosen after sign-up (change or reset). */
 export function updatePasswordStatement(db: Database, realm: string, userId: string, passwordHash: string, now: number) {
   return db
     .update(users)
-    .set({ passwordHash, updatedAt: now })
+    .set({ passwordHash, passwordChangedAt: now, updatedAt: now })
     .where(and(eq(users.realm, realm), eq(users.id, userId)));
 }
 
@@ -117,4 +120,25 @@ export function rehashPasswordStatement(
     .update(users)
     .set({ passwordHash, updatedAt: now })
     .where(and(eq(users.realm, realm), eq(users.id, userId), eq(users.passwordHash, verifiedHash)));
+}
+
+/** The address was proven (a followed link, an entered code). */
+export function markEmailVerifiedStatement(db: Database, realm: string, userId: string, now: number) {
+  return db
+    .update(users)
+    .set({ emailVerified: true, updatedAt: now })
+    .where(and(eq(users.realm, realm), eq(users.id, userId)));
+}
+
+export function markPhoneNumberVerifiedStatement(db: Database, realm: string, userId: string, now: number) {
+  return db
+    .update(users)
+    .set({ phoneNumberVerified: true, updatedAt: now })
+    .where(and(eq(users.realm, realm), eq(users.id, userId)));
+}
+
+/** Runs statements assembled at run time (some lists may be empty) as one batch: one transaction. */
+export async function runBatch(db: Database, statements: BatchItem<"sqlite">[]): Promise<void> {
+  const [first, ...rest] = statements;
+  if (first !== undefined) await db.batch([first, ...rest]);
 }

@@ -9,10 +9,18 @@ import { DurableObject } from "cloudflare:workers";
 import { constantTimeEqual } from "../lib/crypto";
 
 interface StoredCode {
-  /** HMAC (hex) of the code under a server secret; the code itself is never stored. */
-  codeHash: string;
+  /** HMAC (hex) of the live code under a server secret; null once it is dead. The code itself is never stored. */
+  codeHash: string | null;
   expiresAt: number;
+  /** Guesses left for this address, whichever code they aim at. */
   attemptsLeft: number;
+  /**
+   * When the guesses refill: the expiry of the code that opened this budget. A
+   * new code replaces the old one but keeps the budget, so asking again never
+   * buys more guesses.
+   */
+  attemptsRefillAt: number;
+  maxAttempts: number;
 }
 
 export type CodeCheck = "accepted" | "rejected" | "expired" | "exhausted" | "absent";
@@ -21,42 +29,49 @@ const CODE_KEY = "code";
 const encoder = new TextEncoder();
 
 export class OneTimeCodes extends DurableObject<Env> {
-  /** Replaces any earlier code: only the newest one sent can be used. */
-  async issue(codeHash: string, expiresAt: number, maxAttempts: number): Promise<void> {
-    this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { codeHash, expiresAt, attemptsLeft: maxAttempts });
+  /** Replaces any earlier code: only the newest one sent can be used, with the guesses the address has left. */
+  async issue(codeHash: string, expiresAt: number, maxAttempts: number, now: number): Promise<void> {
+    const previous = this.ctx.storage.kv.get<StoredCode>(CODE_KEY);
+    const budgetLive = previous !== undefined && previous.attemptsRefillAt > now;
+    const stored: StoredCode = budgetLive
+      ? { ...previous, codeHash, expiresAt }
+      : { codeHash, expiresAt, attemptsLeft: maxAttempts, attemptsRefillAt: expiresAt, maxAttempts };
+    this.ctx.storage.kv.put<StoredCode>(CODE_KEY, stored);
     // A code nobody checks would otherwise stay stored for good.
-    await this.ctx.storage.setAlarm(expiresAt);
+    await this.ctx.storage.setAlarm(Math.max(expiresAt, stored.attemptsRefillAt));
   }
 
-  /** At the code's expiry: forgets it, and with it the whole object. */
+  /** When the code and its budget are both over: forgets them, and with them the whole object. */
   override async alarm(): Promise<void> {
     const stored = this.ctx.storage.kv.get<StoredCode>(CODE_KEY);
     // A newer code re-arms the alarm for its own expiry; only a dead one is dropped.
-    if (stored === undefined || stored.expiresAt <= Date.now()) await this.ctx.storage.deleteAll();
+    if (stored === undefined || Math.max(stored.expiresAt, stored.attemptsRefillAt) <= Date.now()) await this.ctx.storage.deleteAll();
   }
 
   /**
-   * Spends one attempt on `codeHash`. The code is deleted when it is accepted,
-   * when it has expired, and when its last attempt fails.
+   * Spends one guess on `codeHash`. An accepted code is deleted with its budget;
+   * an expired one, and the last failed guess, leave the code dead but keep the
+   * budget until it refills.
    */
   check(codeHash: string, now: number): CodeCheck {
-    const stored = this.ctx.storage.kv.get<StoredCode>(CODE_KEY);
-    if (stored === undefined) return "absent";
+    const read = this.ctx.storage.kv.get<Partial<StoredCode> & Pick<StoredCode, "codeHash" | "expiresAt" | "attemptsLeft">>(CODE_KEY);
+    if (read === undefined) return "absent";
+    // Codes stored before budgets existed carry only their own guesses.
+    const held: StoredCode = { attemptsRefillAt: read.expiresAt, maxAttempts: read.attemptsLeft, ...read };
+    // A budget past its refill time starts over, for the code that is live now.
+    const stored = held.attemptsRefillAt > now ? held : { ...held, attemptsLeft: held.maxAttempts, attemptsRefillAt: held.expiresAt };
+    if (stored.attemptsLeft <= 0) return "exhausted";
+    if (stored.codeHash === null) return "absent";
     if (stored.expiresAt <= now) {
-      this.ctx.storage.kv.delete(CODE_KEY);
+      this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { ...stored, codeHash: null });
       return "expired";
-    }
-    if (stored.attemptsLeft <= 0) {
-      this.ctx.storage.kv.delete(CODE_KEY);
-      return "exhausted";
     }
     if (equalInConstantTime(stored.codeHash, codeHash)) {
       this.ctx.storage.kv.delete(CODE_KEY);
       return "accepted";
     }
     const attemptsLeft = stored.attemptsLeft - 1;
-    if (attemptsLeft === 0) this.ctx.storage.kv.delete(CODE_KEY);
-    else this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { ...stored, attemptsLeft });
+    this.ctx.storage.kv.put<StoredCode>(CODE_KEY, { ...stored, attemptsLeft, codeHash: attemptsLeft === 0 ? null : stored.codeHash });
     return attemptsLeft === 0 ? "exhausted" : "rejected";
   }
 }

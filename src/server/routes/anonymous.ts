@@ -19,6 +19,7 @@ import { passwordHasherFor } from "../services/passwords";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
+import { limitMail, limitSignUp } from "../limits/limits";
 
 const anonymousBody = z.strictObject({
   displayName: z.optional(signUpOptionsSchema.shape.displayName),
@@ -43,6 +44,7 @@ export const anonymousRoutes = new Hono<AppEnv>()
     if (!config.anonymousUsersEnabled) throw new AuthError("disabled-endpoint");
     const locale = body.locale ?? config.defaultLocale;
     if (!config.allowedLocales.includes(locale)) throw new AuthError("locale-not-allowed");
+    await limitSignUp(context);
     const inserted = insertUserStatements(db, {
       id: crypto.randomUUID(),
       realm: realm.id,
@@ -76,6 +78,7 @@ export const anonymousRoutes = new Hono<AppEnv>()
     const options = resolveSignUpOptions(body.options, config);
     if (!options.ok) throw new AuthError(options.code);
     if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+    if (body.signInMethod === "passwordless" || config.requireVerifiedEmail) await limitMail(context, body.email);
 
     const passwordHash =
       body.signInMethod === "email-password" ? await passwordHasherFor(config).hash(body.password!) : null;

@@ -14,6 +14,7 @@ import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
+import { limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
 
 const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
@@ -28,6 +29,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     await checkNewPassword(body.password, context);
     const options = resolveSignUpOptions(body.options, config);
     if (!options.ok) throw new AuthError(options.code);
+    await limitSignUp(context);
 
     if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
     const now = Date.now();
@@ -67,6 +69,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, signInBody);
     const hasher = passwordHasherFor(config);
     const user = await findUserByEmail(db, realm.id, body.email);
+    const attempt = await reserveCredentialAttempt(context, user === null ? { address: body.email } : { userId: user.id });
     if (user === null || user.passwordHash === null) {
       // Spend a hash anyway, so timing does not tell which emails exist.
       await hasher.verifyDummy(body.password);
@@ -74,6 +77,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     }
     const verdict = await hasher.verify(body.password, user.passwordHash);
     if (!verdict.ok) throw new AuthError("invalid-email-password");
+    const settled = attempt.succeeded();
     checkMaySignIn(config, user);
 
     // A hash that verified but is outdated (imported bcrypt, older PBKDF2 parameters) is
@@ -87,7 +91,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
       : null;
 
     const outcome = await afterFirstFactor(context, user);
-    await (rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]));
+    await Promise.all([rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]), settled]);
     return c.json((await signInAnswer(context, user, outcome)) satisfies SignInEmailPasswordResponse);
   });
 

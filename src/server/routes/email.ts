@@ -8,13 +8,16 @@ import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
 import { users } from "../db/schema";
-import { findUserByEmail, findUserById } from "../db/users";
+import { findUserByEmail, findUserById, runBatch } from "../db/users";
 import { AuthError, type ErrorCode } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { boundedString } from "../lib/schema";
 import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF } from "../services/mail/flows";
 import { deliverMail, sendInBackground, type OutgoingMail } from "../services/mail/send";
-import { consumeTicket, LINK_TICKET_PURPOSES, newTicket, type LinkTicketPurpose } from "../tokens/tickets";
+import { consumeTicket, LINK_TICKET_PURPOSES, newLinkTicket, type LinkTicketPurpose } from "../tokens/tickets";
+import { afterFirstProof, firstProofStatements } from "../db/address-proof";
+import { revokeLinkTicketsStatement } from "../db/tickets";
+import { limitMail } from "../limits/limits";
 import { afterFirstFactor } from "../tokens/first-factor";
 import { requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
@@ -30,6 +33,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, emailWithRedirectBody);
     const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    await limitMail(context, body.email);
     await runMailFlow(context, "emailVerify", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
       // Answered only with CONCEAL_ERRORS=false, as Nhost does; concealed, it is silence.
@@ -46,15 +50,16 @@ export const emailRoutes = new Hono<AppEnv>()
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, emailWithRedirectBody);
     const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    await limitMail(context, body.email);
     await runMailFlow(context, "passwordReset", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
       // Answered only with CONCEAL_ERRORS=false, as Nhost does; concealed, it is silence.
       if (user === null) throw new AuthError("invalid-request", "no account uses this email");
       if (user.disabled) throw new AuthError("disabled-user");
-      const { ticket, statement } = await newTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
+      const { ticket, statements } = await newLinkTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
         redirectTo,
       });
-      await statement;
+      await db.batch(statements);
       return {
         kind: "passwordReset",
         to: body.email,
@@ -80,11 +85,12 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     if ((await findUserByEmail(db, realm.id, body.newEmail)) !== null) throw new AuthError("email-already-in-use");
-    const { ticket, statement } = await newTicket(context, "emailConfirmChange", user.id, config.emailChangeTtlSeconds, {
+    await limitMail(context, body.newEmail);
+    const { ticket, statements } = await newLinkTicket(context, "emailConfirmChange", user.id, config.emailChangeTtlSeconds, {
       payload: body.newEmail,
       redirectTo,
     });
-    await statement;
+    await db.batch(statements);
     // The link goes to the new address: only its owner can complete the change.
     const mail: OutgoingMail = {
       kind: "emailConfirmChange",
@@ -129,15 +135,22 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user === null) return fail("invalid-ticket");
     if (user.disabled) return fail("disabled-user");
 
-    const owned = and(eq(users.realm, realm.id), eq(users.id, user.id));
+    const userId = user.id;
+    const owned = and(eq(users.realm, realm.id), eq(users.id, userId));
     const now = Date.now();
     const target = new URL(redirectTo);
     target.searchParams.set("type", LINK_TYPE_OF[purpose]);
+    // Following a verification, magic or reset link proves the account's address:
+    // the first such proof ends what was set up before it (db/address-proof.ts).
+    const provesAddress = purpose !== "emailConfirmChange";
+    const proof = provesAddress
+      ? firstProofStatements(db, user, "email", { keepsSignUpCredentials: purpose === "verifyEmail", now })
+      : [];
     // A mailbox is one factor: a user with TOTP gets a ticket for /signin/mfa/totp
     // (`mfaTicket`) instead of a session (`refreshToken`).
-    const outcome = await afterFirstFactor(context, user);
+    const outcome = await afterFirstFactor(context, provesAddress ? afterFirstProof(user, "email") : user);
     try {
-      await db.batch([outcome.statement, ...effectsOf(purpose, consumed.payload)]);
+      await runBatch(db, [...proof, ...effectsOf(purpose, consumed.payload), outcome.statement]);
     } catch (error) {
       if (purpose === "emailConfirmChange" && String((error as Error)?.message).includes("UNIQUE")) {
         return fail("email-already-in-use");
@@ -157,7 +170,13 @@ export const emailRoutes = new Hono<AppEnv>()
           // sets the new password with the session this link starts.)
           return [db.update(users).set({ emailVerified: true, updatedAt: now }).where(owned)];
         case "emailConfirmChange":
-          return payload === null ? [] : [db.update(users).set({ email: payload, emailVerified: true, updatedAt: now }).where(owned)];
+          // The account moves: links mailed to the old address must not act on it.
+          return payload === null
+            ? []
+            : [
+                db.update(users).set({ email: payload, emailVerified: true, updatedAt: now }).where(owned),
+                revokeLinkTicketsStatement(db, realm.id, userId, now),
+              ];
       }
     }
   });

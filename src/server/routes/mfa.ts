@@ -21,6 +21,7 @@ import { decryptTotpSecret, encryptTotpSecret } from "../services/totp-secrets";
 import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
+import { reserveCredentialAttempt } from "../limits/limits";
 
 const TOTP_SECRET_BYTES = 20;
 const USER_ATTEMPT_WINDOW_MS = 15 * 60 * 1000;
@@ -106,6 +107,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     const activate = body.activeMfaType === "totp";
     if (activate && user.activeMfaType === "totp") throw new AuthError("totp-already-active");
     if (!activate && user.activeMfaType !== "totp") throw new AuthError("disabled-mfa-totp");
+    const attempt = await reserveCredentialAttempt(context, { userId: user.id });
     const userCounter = counter(context, `totp-user:${user.id}`);
     if (!(await userCounter.attempt(context.config.totpMaxAttemptsPerUser, USER_ATTEMPT_WINDOW_MS, Date.now()))) {
       throw new AuthError("invalid-totp");
@@ -113,8 +115,8 @@ export const mfaRoutes = new Hono<AppEnv>()
     // Deactivating forgets the secret in the same write that spends the code.
     const change = activate ? { activeMfaType: "totp" } : { activeMfaType: null, totpSecretEncrypted: null };
     await acceptCode(context, user, body.code, { ...change, updatedAt: Date.now() });
-    // The per-user cap counts wrong codes; a right one gives its attempt back.
-    await userCounter.refund(USER_ATTEMPT_WINDOW_MS, Date.now());
+    // The caps count wrong codes; a right one gives its attempts back.
+    await Promise.all([userCounter.refund(USER_ATTEMPT_WINDOW_MS, Date.now()), attempt.succeeded()]);
     return c.json("OK");
   })
 
@@ -139,6 +141,8 @@ export const mfaRoutes = new Hono<AppEnv>()
       )
       .limit(1);
     const userId = found[0]?.userId;
+    // A guessed ticket is a failed attempt too, counted against the IP alone.
+    const attempt = await reserveCredentialAttempt(context, userId === undefined ? null : { userId });
     if (userId === undefined) throw new AuthError("invalid-ticket");
     // Guesses are counted per ticket (then it is dead) and per user (across tickets).
     if (!(await counter(context, `mfa-ticket:${ticketHash}`).attempt(config.totpMaxAttemptsPerTicket, config.mfaTicketTtlSeconds * 1000, now))) {
@@ -184,7 +188,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       insertRefreshTokenIfStatement(db, session.row, redeemedHere),
     ]);
     if (redeemed.meta.changes === 0) throw new AuthError("invalid-totp");
-    // The per-user cap counts wrong codes; a right one gives its attempt back.
-    await userCounter.refund(USER_ATTEMPT_WINDOW_MS, now);
+    // The caps count wrong codes; a right one gives its attempts back.
+    await Promise.all([userCounter.refund(USER_ATTEMPT_WINDOW_MS, now), attempt.succeeded()]);
     return c.json({ session: await buildSession(context, user, session.issued) });
   });

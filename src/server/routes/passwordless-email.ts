@@ -5,11 +5,10 @@
  * addresses get an account when sign-up is allowed.
  */
 import { Hono } from "hono";
-import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv, RequestContext } from "../context";
-import { users } from "../db/schema";
-import { findUserByEmail } from "../db/users";
+import { findUserByEmail, markEmailVerifiedStatement, runBatch } from "../db/users";
+import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
@@ -19,6 +18,7 @@ import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flo
 import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
+import { limitMail, reserveCredentialAttempt } from "../limits/limits";
 
 const passwordlessBody = z.strictObject({ email: emailSchema, options: z.optional(signUpOptionsSchema) });
 const otpVerifyBody = z.strictObject({ otp: boundedString(1, 32), email: emailSchema });
@@ -43,6 +43,7 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, passwordlessBody);
     const options = checkOptions(context, body.options);
     const redirectTo = redirectTarget(config, options.redirectTo);
+    await limitMail(context, body.email);
     await runMailFlow(context, "signinPasswordless", async () => {
       const user = await findOrCreatePasswordlessUser(context, { email: body.email }, body.options);
       return magicLinkMail(context, user, body.email, redirectTo);
@@ -55,13 +56,16 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const { config } = context;
     const body = await readJsonBody(c.req.raw, passwordlessBody);
     checkOptions(context, body.options);
+    await limitMail(context, body.email);
     await runMailFlow(context, "signinOtp", async () => {
       const user = await findOrCreatePasswordlessUser(context, { email: body.email }, body.options);
       const code = randomNumericCode(config.emailOtpDigits);
+      const now = Date.now();
       await codesFor(context, body.email).issue(
         await oneTimeCodeDigest(config.refreshTokenSecret, body.email, code),
-        Date.now() + config.emailOtpTtlSeconds * 1000,
+        now + config.emailOtpTtlSeconds * 1000,
         config.otpMaxAttempts,
+        now,
       );
       return {
         kind: "signinOtp",
@@ -82,21 +86,24 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, otpVerifyBody);
+    const user = await findUserByEmail(db, realm.id, body.email);
+    const attempt = await reserveCredentialAttempt(context, user === null ? { address: body.email } : { userId: user.id });
     // Every guess is counted by the address's code store, whether or not the
     // address has an account, so the answer is the same for both.
     const verdict = await codesFor(context, body.email).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, body.email, body.otp), Date.now());
-    if (verdict !== "accepted") throw new AuthError("invalid-otp");
-    const user = await findUserByEmail(db, realm.id, body.email);
-    if (user === null) throw new AuthError("invalid-otp");
+    if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
+    const settled = attempt.succeeded();
     if (user.disabled) throw new AuthError("disabled-user");
 
-    // The code reached the mailbox: the address is verified.
+    // The code reached the mailbox: the address is proven (the first proof clears
+    // what was set up before it, see db/address-proof.ts) and verified.
     const now = Date.now();
-    const verifiedEmail = db.update(users).set({ emailVerified: true, updatedAt: now }).where(and(eq(users.realm, realm.id), eq(users.id, user.id)));
+    const proof = firstProofStatements(db, user, "email", { keepsSignUpCredentials: false, now });
+    const proven = { ...afterFirstProof(user, "email"), emailVerified: true };
     // A mailbox is one factor: a user with TOTP finishes at /signin/mfa/totp (the
     // spec's response has no `mfa` branch here; we add it rather than let a mailbox
     // alone get past a second factor).
-    const outcome = await afterFirstFactor(context, user);
-    await db.batch([outcome.statement, verifiedEmail]);
-    return c.json(await signInAnswer(context, { ...user, emailVerified: true }, outcome));
+    const outcome = await afterFirstFactor(context, proven);
+    await Promise.all([runBatch(db, [...proof, markEmailVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
+    return c.json(await signInAnswer(context, proven, outcome));
   });

@@ -5,11 +5,10 @@
  * and exact attempt counting as email codes.
  */
 import { Hono } from "hono";
-import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv, RequestContext } from "../context";
-import { users } from "../db/schema";
-import { findUserByPhone } from "../db/users";
+import { findUserByPhone, markPhoneNumberVerifiedStatement, runBatch } from "../db/users";
+import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { AuthError } from "../errors";
 import { runConcealable } from "../lib/after-response";
 import { readJsonBody } from "../lib/body";
@@ -20,6 +19,7 @@ import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-option
 import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
 import { smsSenderFor } from "../services/sms";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
+import { limitSms, reserveCredentialAttempt } from "../limits/limits";
 
 const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
 const verifyBody = z.strictObject({ phoneNumber: boundedString(1, 32), otp: boundedString(1, 32) });
@@ -38,11 +38,14 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     if (phoneNumber === null) throw new AuthError("cannot-send-sms");
     const resolved = resolveSignUpOptions(body.options, config);
     if (!resolved.ok) throw new AuthError(resolved.code);
+    await limitSms(context, phoneNumber);
 
     const work = async () => {
       const user = await findOrCreatePasswordlessUser(context, { phoneNumber }, body.options);
       const code = randomNumericCode(config.emailOtpDigits);
-      await codesFor(context, phoneNumber).issue(await oneTimeCodeDigest(config.refreshTokenSecret, phoneNumber, code), Date.now() + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts);
+      const now = Date.now();
+      const codeHash = await oneTimeCodeDigest(config.refreshTokenSecret, phoneNumber, code);
+      await codesFor(context, phoneNumber).issue(codeHash, now + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts, now);
       return { user, code };
     };
     const deliver = ({ code }: { code: string }) =>
@@ -60,17 +63,19 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, verifyBody);
     const phoneNumber = normalizeE164(body.phoneNumber);
     if (phoneNumber === null) throw new AuthError("invalid-otp");
-    const verdict = await codesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
-    if (verdict !== "accepted") throw new AuthError("invalid-otp");
     const user = await findUserByPhone(db, realm.id, phoneNumber);
-    if (user === null) throw new AuthError("invalid-otp");
+    const attempt = await reserveCredentialAttempt(context, user === null ? { address: phoneNumber } : { userId: user.id });
+    const verdict = await codesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
+    if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
+    const settled = attempt.succeeded();
     if (user.disabled) throw new AuthError("disabled-user");
-    const verifiedPhone = db
-      .update(users)
-      .set({ phoneNumberVerified: true, updatedAt: Date.now() })
-      .where(and(eq(users.realm, realm.id), eq(users.id, user.id)));
+    // The code reached the phone: the number is proven (the first proof clears what
+    // was set up before it, see db/address-proof.ts) and verified.
+    const now = Date.now();
+    const proof = firstProofStatements(db, user, "phoneNumber", { keepsSignUpCredentials: false, now });
+    const proven = { ...afterFirstProof(user, "phoneNumber"), phoneNumberVerified: true };
     // The spec's SignInPasswordlessSmsOtpResponse: a user with TOTP finishes at /signin/mfa/totp.
-    const outcome = await afterFirstFactor(context, user);
-    await db.batch([outcome.statement, verifiedPhone]);
-    return c.json(await signInAnswer(context, { ...user, phoneNumberVerified: true }, outcome));
+    const outcome = await afterFirstFactor(context, proven);
+    await Promise.all([runBatch(db, [...proof, markPhoneNumberVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
+    return c.json(await signInAnswer(context, proven, outcome));
   });

@@ -21,6 +21,7 @@ import { buildSession } from "../tokens/session";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { requireAccessToken, requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
+import { reserveCredentialAttempt } from "../limits/limits";
 
 const createBody = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }),
@@ -106,6 +107,8 @@ export const patRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, signInBody);
+    // The account is unknown until the token is found: guesses count against the IP.
+    const attempt = await reserveCredentialAttempt(context, null);
     if (!UUID_PATTERN.test(body.personalAccessToken)) throw new AuthError("invalid-pat");
     const now = Date.now();
     const live = and(
@@ -118,6 +121,7 @@ export const patRoutes = new Hono<AppEnv>()
     if (found[0] === undefined) throw new AuthError("invalid-pat");
     const user = await findUserById(db, realm.id, found[0].userId);
     if (user === null) throw new AuthError("invalid-pat");
+    const settled = attempt.succeeded();
     checkMaySignIn(context.config, user);
     // One batch: the use is recorded and the session exists only if the token is
     // still live when the batch runs (a revocation in between wins).
@@ -127,5 +131,6 @@ export const patRoutes = new Hono<AppEnv>()
       insertRefreshTokenIfStatement(db, session.row, sql`EXISTS (SELECT 1 FROM ${personalAccessTokens} WHERE ${live})`),
     ]);
     if (used.meta.changes === 0) throw new AuthError("invalid-pat");
+    await settled;
     return c.json({ session: await buildSession(context, user, session.issued) });
   });

@@ -5,6 +5,7 @@ import { boundedString } from "../lib/schema";
 import type { AppEnv } from "../context";
 import { revokeAllPatsStatement } from "../db/personal-access-tokens";
 import { revokeAllForUserStatement, revokeFamily } from "../db/refresh-tokens";
+import { revokeLinkTicketsStatement } from "../db/tickets";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { familyOf, rotate } from "../tokens/refresh-token";
@@ -33,8 +34,12 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (c.req.header("authorization") === undefined) throw new AuthError("invalid-request", "all requires a bearer token");
       const claims = await requireAccessToken(context, c.req.raw);
       const { db, realm } = context;
-      // Everywhere includes the personal access tokens.
-      await db.batch([revokeAllForUserStatement(db, realm.id, claims.sub, now), revokeAllPatsStatement(db, realm.id, claims.sub, now)]);
+      // Everywhere includes the personal access tokens and the links still in mailboxes.
+      await db.batch([
+        revokeAllForUserStatement(db, realm.id, claims.sub, now),
+        revokeAllPatsStatement(db, realm.id, claims.sub, now),
+        revokeLinkTicketsStatement(db, realm.id, claims.sub, now),
+      ]);
       return c.json("OK");
     }
     if (body.refreshToken === undefined) throw new AuthError("invalid-request", "refreshToken or all is required");

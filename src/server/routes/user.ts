@@ -6,6 +6,9 @@ import type { AppEnv } from "../context";
 import { revokeAllForUserStatement, revokeOtherFamiliesStatement } from "../db/refresh-tokens";
 import { revokeAllPatsStatement } from "../db/personal-access-tokens";
 import { findUserById, updatePasswordStatement } from "../db/users";
+import { firstProofStatements } from "../db/address-proof";
+import { revokeLinkTicketsStatement } from "../db/tickets";
+import { markEmailVerifiedStatement, runBatch } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { passwordHasherFor } from "../services/passwords";
@@ -36,12 +39,18 @@ export const userRoutes = new Hono<AppEnv>()
     const passwordHash = await passwordHasherFor(config).hash(body.newPassword);
 
     if (body.ticket !== undefined) {
-      // A reset ticket proves control of the email: every session and PAT ends.
+      // A reset ticket proves control of the email: every session, PAT and link
+      // ends, and a first proof also clears what was set up before it.
       const { userId } = await consumeTicket(context, "passwordReset", body.ticket);
-      await db.batch([
+      const user = await findUserById(db, realm.id, userId);
+      if (user === null) throw new AuthError("invalid-ticket");
+      await runBatch(db, [
+        ...firstProofStatements(db, user, "email", { keepsSignUpCredentials: false, now }),
         updatePasswordStatement(db, realm.id, userId, passwordHash, now),
         revokeAllForUserStatement(db, realm.id, userId, now),
         revokeAllPatsStatement(db, realm.id, userId, now),
+        revokeLinkTicketsStatement(db, realm.id, userId, now),
+        markEmailVerifiedStatement(db, realm.id, userId, now),
       ]);
       return c.json("OK");
     }
@@ -50,13 +59,14 @@ export const userRoutes = new Hono<AppEnv>()
     await requireElevationIfKeys(context, claims);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
-    // The signed-in change keeps the caller's session and ends all others, and
-    // every PAT: a password change is what a user does when they fear someone
-    // else is in.
+    // The signed-in change keeps the caller's session and ends all others, every
+    // PAT and every outstanding link: a password change is what a user does when
+    // they fear someone else is in.
     await db.batch([
       updatePasswordStatement(db, realm.id, user.id, passwordHash, now),
       revokeOtherFamiliesStatement(db, realm.id, user.id, claims.sid, now),
       revokeAllPatsStatement(db, realm.id, user.id, now),
+      revokeLinkTicketsStatement(db, realm.id, user.id, now),
     ]);
     return c.json("OK");
   });

@@ -50,6 +50,7 @@ import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { checkMaySignIn, signInRefusal } from "../tokens/may-sign-in";
 import { requireAccessToken, requireSessionUser } from "../tokens/verify";
+import { limitSignUp, reserveCredentialAttempt, type CredentialAttempt } from "../limits/limits";
 
 // Base64url as browsers' `toJSON()` emits it (unpadded; padding tolerated).
 const base64url = (max: number) => boundedString(1, max).check(z.regex(/^[A-Za-z0-9_-]+={0,2}$/));
@@ -288,7 +289,26 @@ async function credentialFor(
   return stored;
 }
 
-/** The signed-in caller, refused when disabled or anonymous. */
+/**
+ * The stored credential an assertion names, and a reserved attempt against its
+ * user and the client's IP (README, "Rate limits"). An assertion naming no known
+ * credential is a failed attempt of the IP alone.
+ */
+async function reserveAssertionAttempt(
+  context: RequestContext,
+  credential: z.infer<typeof assertionResponse>,
+  expectedUserId: string | null,
+): Promise<{ stored: WebauthnCredentialRow; attempt: CredentialAttempt }> {
+  let stored: WebauthnCredentialRow;
+  try {
+    stored = await credentialFor(context, credential, expectedUserId);
+  } catch (error) {
+    await reserveCredentialAttempt(context, null);
+    throw error;
+  }
+  return { stored, attempt: await reserveCredentialAttempt(context, { userId: stored.userId }) };
+}
+
 /** The signed-in user may manage passkeys: not disabled, not anonymous. */
 function requireRegularUser(user: UserWithRoles): UserWithRoles {
   if (user.disabled) throw new AuthError("disabled-user");
@@ -389,6 +409,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     if (!options.ok) throw new AuthError(options.code);
     const credential = await verifyNewCredential(context, body.credential, challenge, payload.userId, body.nickname);
     if ((await findUserByEmail(db, realm.id, payload.email)) !== null) throw new AuthError("email-already-in-use");
+    await limitSignUp(context);
 
     const resolved: ResolvedSignUpOptions = options.value;
     const inserted = insertUserStatements(db, {
@@ -449,12 +470,13 @@ export const webauthnRoutes = new Hono<AppEnv>()
     requireEnabled(context);
     const challenge = answeredChallenge(body.credential.response.clientDataJSON);
     const consumed = await takeChallenge(context, challenge, "signin");
-    const stored = await credentialFor(context, body.credential, consumed.userId);
+    const { stored, attempt } = await reserveAssertionAttempt(context, body.credential, consumed.userId);
     const newCounter = await verifyAssertion(context, body.credential, challenge, stored);
+    const settled = attempt.succeeded();
     const user = await findUserById(db, realm.id, stored.userId);
     if (user === null) throw new AuthError("invalid-request", "unknown credential");
     checkMaySignIn(context.config, user);
-    const session = await sessionAfterAssertion(context, stored, newCounter, user.id);
+    const [session] = await Promise.all([sessionAfterAssertion(context, stored, newCounter, user.id), settled]);
     return c.json({ session: await buildSession(context, user, session.issued) } satisfies SessionPayload);
   })
 
@@ -479,11 +501,12 @@ export const webauthnRoutes = new Hono<AppEnv>()
     requireEnabled(context);
     const challenge = answeredChallenge(body.credential.response.clientDataJSON);
     await takeChallenge(context, challenge, "elevate", claims.sub);
-    const stored = await credentialFor(context, body.credential, claims.sub);
+    const { stored, attempt } = await reserveAssertionAttempt(context, body.credential, claims.sub);
     const newCounter = await verifyAssertion(context, body.credential, challenge, stored);
+    const settled = attempt.succeeded();
     requireRegularUser(user);
     checkMaySignIn(context.config, user);
-    const session = await sessionAfterAssertion(context, stored, newCounter, user.id);
+    const [session] = await Promise.all([sessionAfterAssertion(context, stored, newCounter, user.id), settled]);
     const elevated = elevatedClaims(user.id, Date.now());
     return c.json({ session: await buildSession(context, user, session.issued, elevated) } satisfies SessionPayload);
   })

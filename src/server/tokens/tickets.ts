@@ -4,16 +4,16 @@
  * update so that two concurrent redemptions cannot both succeed.
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../context";
 import { tickets } from "../db/schema";
+import { revokeLinkTicketsStatement, type LinkTicketPurpose } from "../db/tickets";
 import { AuthError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 
-export type TicketPurpose = "passwordReset" | "verifyEmail" | "signinPasswordless" | "emailConfirmChange" | "mfaTotp";
+export { LINK_TICKET_PURPOSES, type LinkTicketPurpose } from "../db/tickets";
 
-/** The purposes `GET /verify` redeems, as they prefix a ticket. */
-export const LINK_TICKET_PURPOSES = ["verifyEmail", "passwordReset", "signinPasswordless", "emailConfirmChange"] as const;
-export type LinkTicketPurpose = (typeof LINK_TICKET_PURPOSES)[number];
+export type TicketPurpose = LinkTicketPurpose | "mfaTotp";
 
 /** Creates a ticket and returns its statement and the secret string to hand out once. */
 export async function newTicket(
@@ -36,6 +36,23 @@ export async function newTicket(
     expiresAt: now + ttlSeconds * 1000,
   });
   return { ticket, statement };
+}
+
+/**
+ * A link ticket (mailed, redeemed at `GET /verify`): only the newest of each
+ * purpose works, so the statements also end the user's older ones. Run them in
+ * one batch, in order.
+ */
+export async function newLinkTicket(
+  context: RequestContext,
+  purpose: LinkTicketPurpose,
+  userId: string,
+  ttlSeconds: number,
+  extra: { payload?: string; redirectTo?: string | null } = {},
+): Promise<{ ticket: string; statements: [BatchItem<"sqlite">, BatchItem<"sqlite">] }> {
+  const { ticket, statement } = await newTicket(context, purpose, userId, ttlSeconds, extra);
+  const voidOlder = revokeLinkTicketsStatement(context.db, context.realm.id, userId, Date.now(), [purpose]);
+  return { ticket, statements: [voidOlder, statement] };
 }
 
 export interface ConsumedTicket {

@@ -8,7 +8,7 @@ import { AuthError } from "../../errors";
 import { isRedirectAllowed } from "../../lib/redirect";
 import { runConcealable } from "../../lib/after-response";
 import { allowedRedirectPrefixes } from "../../lib/sign-up-options";
-import { newTicket, type LinkTicketPurpose } from "../../tokens/tickets";
+import { newLinkTicket, type LinkTicketPurpose } from "../../tokens/tickets";
 import { deliverMail, type OutgoingMail } from "./send";
 
 /** Where a flow sends the browser: the requested URL if allowed, else the app (or this service). */
@@ -56,10 +56,10 @@ export async function verificationMail(
   redirectTo: string,
 ): Promise<OutgoingMail> {
   const { config } = context;
-  const { ticket, statement } = await newTicket(context, "verifyEmail", user.id, config.emailVerificationTtlSeconds, {
+  const { ticket, statements } = await newLinkTicket(context, "verifyEmail", user.id, config.emailVerificationTtlSeconds, {
     redirectTo,
   });
-  await statement;
+  await context.db.batch(statements);
   return {
     kind: "emailVerify",
     to: user.email!,
@@ -81,10 +81,10 @@ export async function magicLinkMail(
   redirectTo: string,
 ): Promise<OutgoingMail> {
   const { config } = context;
-  const { ticket, statement } = await newTicket(context, "signinPasswordless", user.id, config.magicLinkTtlSeconds, {
+  const { ticket, statements } = await newLinkTicket(context, "signinPasswordless", user.id, config.magicLinkTtlSeconds, {
     redirectTo,
   });
-  await statement;
+  await context.db.batch(statements);
   return {
     kind: "signinPasswordless",
     to: email,
