@@ -10,7 +10,7 @@ import { MemoryStorage } from "@nhost/nhost-js/session";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/server/app";
-import { HASURA_CLAIMS_NAMESPACE } from "../src/shared/claims";
+import { HASURA_CLAIMS_NAMESPACE } from "@edgeauth/client";
 import { GOOD_PASSWORD, api, signIn, signUp, uniqueEmail } from "./helpers";
 
 afterEach(() => vi.useRealTimers());
