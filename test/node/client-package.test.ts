@@ -29,16 +29,6 @@ const TSC = join(REPO_ROOT, "node_modules/typescript/bin/tsc");
 const ACCESS_TOKEN_TTL_SECONDS = 900;
 const INSTALLED_SIZE_LIMIT_KIB = 1024;
 
-/**
- * The parent `npm test` exports npm_config_local_prefix and friends, which would
- * point a child npm at this repository instead of the temporary project.
- */
-const CHILD_NPM_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([name]) => !/^npm_(config_local_prefix|config_workspaces?|config_include_workspace_root|package_|lifecycle_|command$)/i.test(name),
-  ),
-);
-
 interface PackResult {
   filename: string;
   size: number;
@@ -291,13 +281,13 @@ describe("@edgeauth/client installed from its tarball into a fresh project", () 
     const { stdout } = await run(
       "npm",
       ["pack", "--workspace", "packages/client", "--json", "--ignore-scripts", "--pack-destination", workDir],
-      { cwd: REPO_ROOT, env: CHILD_NPM_ENV },
+      { cwd: REPO_ROOT },
     );
     [packed] = JSON.parse(stdout) as [PackResult];
     project = join(workDir, "consumer");
     mkdirSync(project);
     for (const [name, text] of Object.entries(CONSUMER_FILES)) writeFileSync(join(project, name), text);
-    await run("npm", ["install", join(workDir, packed.filename), "--no-audit", "--no-fund"], { cwd: project, env: CHILD_NPM_ENV });
+    await run("npm", ["install", join(workDir, packed.filename), "--no-audit", "--no-fund"], { cwd: project });
   }, 120_000);
 
   afterAll(async () => {
