@@ -1,20 +1,10 @@
 // The client verifier's verifications per second against jose's `jwtVerify` with
 // a local key: same tokens, same process, interleaved A/B/A/B. Prints JSON.
-import { build } from "esbuild";
+// It measures the package as published: `@edgeauth/client` is the built
+// packages/client/dist (`npm run bench` builds it first; alone, run
+// `npm run build:client` before `node bench/verifier.mjs`).
+import { createVerifier } from "@edgeauth/client";
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify } from "jose";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const OUTFILE = `${ROOT}bench/.build/client.mjs`;
-await build({
-  entryPoints: [`${ROOT}src/client/index.ts`],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  external: ["jose"],
-  outfile: OUTFILE,
-  logLevel: "silent",
-});
-const { createVerifier } = await import(OUTFILE);
 
 const ISSUER = "https://auth.example.com";
 const TOKENS = 200;

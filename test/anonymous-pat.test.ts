@@ -9,7 +9,7 @@ import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HASURA_CLAIMS_NAMESPACE } from "../src/shared/claims";
+import { HASURA_CLAIMS_NAMESPACE } from "@edgeauth/client";
 import { GOOD_PASSWORD, api, signIn, signUp, uniqueEmail, workerFetch, appFetch } from "./helpers";
 
 afterEach(() => vi.useRealTimers());

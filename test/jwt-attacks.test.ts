@@ -8,7 +8,7 @@
 import { env } from "cloudflare:workers";
 import { base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createVerifier, type VerifyErrorCode } from "../src/client";
+import { createVerifier, type VerifyErrorCode } from "@edgeauth/client";
 import { api, signUp, workerFetch } from "./helpers";
 
 const ISSUER = "http://localhost";

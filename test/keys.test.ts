@@ -6,7 +6,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createVerifier } from "../src/client/verifier";
+import { createVerifier } from "@edgeauth/client";
 import { ConfigError, parseConfig } from "../src/server/config";
 import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
 import { dropSigningKeyLease } from "../src/server/tokens/signing-keys";

@@ -11,7 +11,7 @@ import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConfigError, ELEVATION_TTL_SECONDS_DEFAULT, WEBAUTHN_CHALLENGE_TTL_SECONDS_DEFAULT, parseConfig } from "../src/server/config";
 import { isElevated } from "../src/server/tokens/elevation";
-import { HASURA_CLAIMS_NAMESPACE } from "../src/shared/claims";
+import { HASURA_CLAIMS_NAMESPACE } from "@edgeauth/client";
 import { GOOD_PASSWORD, api, signUp, uniqueEmail, appFetch } from "./helpers";
 import { FLAG_AT, FLAG_UV, SoftwareAuthenticator, b64url, concat, fromB64url } from "./support/software-authenticator";
 

@@ -5,7 +5,7 @@
  */
 import { SignJWT, compactVerify, importJWK, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { createVerifier, type VerifyErrorCode } from "../src/client";
+import { createVerifier, type VerifyErrorCode } from "@edgeauth/client";
 import p1363 from "./vectors/wycheproof/ecdsa_secp256r1_sha256_p1363_test.json";
 import jwsVectors from "./vectors/wycheproof/json_web_signature_test.json";
 

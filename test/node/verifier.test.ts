@@ -7,8 +7,8 @@
 import { Hono } from "hono";
 import { SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { createVerifier, type VerifierOptions } from "../../src/client";
-import { requireAccessToken, type EdgeauthVariables } from "../../src/client/hono";
+import { createVerifier, type VerifierOptions } from "@edgeauth/client";
+import { requireAccessToken, type EdgeauthVariables } from "@edgeauth/client/hono";
 
 const ISSUER = "https://auth.example.com";
 const JWKS_URL = `${ISSUER}/.well-known/jwks.json`;

@@ -1,6 +1,6 @@
 /** Pure helpers for ES256 JSON Web Keys. Only the KeyStore calls `generateSigningKey`. */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
-import type { PublicSigningJwk } from "../../shared/jwks";
+import type { PublicSigningJwk } from "@edgeauth/client";
 
 export interface PrivateSigningJwk extends PublicSigningJwk {
   d: string;

@@ -10,7 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { configFor, retiredKeyGraceSeconds, type Config } from "../config";
-import type { JsonWebKeySet, PublicSigningJwk } from "../../shared/jwks";
+import type { JsonWebKeySet, PublicSigningJwk } from "@edgeauth/client";
 import { generateSigningKey, toPublicJwk, type PrivateSigningJwk } from "./jwk";
 
 export type KeyState = "next" | "current" | "retired";

@@ -2,7 +2,9 @@
 import type * as z from "zod/mini";
 // Loaded for its side effect: English issue messages.
 import "./schema";
-import { readCappedBytes } from "../../shared/capped-body";
+// From source: one capped reader for request bodies and the verifier's JWKS
+// documents, and not part of the client package's public exports.
+import { readCappedBytes } from "../../../packages/client/src/capped-body";
 import { AuthError } from "../errors";
 
 /** Bodies above this are refused before parsing (no route needs more). */

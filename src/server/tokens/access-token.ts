@@ -1,6 +1,6 @@
 /** ES256 access tokens with the Hasura claims namespace (design §3). */
 import { SignJWT } from "jose";
-import { HASURA_CLAIMS_NAMESPACE, type AccessTokenClaims, type HasuraClaims } from "../../shared/claims";
+import { HASURA_CLAIMS_NAMESPACE, type AccessTokenClaims, type HasuraClaims } from "@edgeauth/client";
 import type { UserWithRoles } from "../db/users";
 import type { RequestContext } from "../context";
 import { signingKeyFor } from "./signing-keys";

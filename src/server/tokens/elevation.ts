@@ -7,7 +7,7 @@
  * ELEVATION_TTL_SECONDS; a user without keys is not asked (there is nothing to
  * elevate with).
  */
-import { HASURA_CLAIMS_NAMESPACE, type AccessTokenClaims } from "../../shared/claims";
+import { HASURA_CLAIMS_NAMESPACE, type AccessTokenClaims } from "@edgeauth/client";
 import type { RequestContext } from "../context";
 import { countCredentialsOfUser } from "../db/webauthn";
 import { AuthError } from "../errors";

@@ -1,10 +1,8 @@
 /**
- * The server's own access-token checks use the client library's verifier (design
- * §5), fed straight from the realm's KeyStore rather than over HTTP.
+ * The server's own access-token checks use the published verifier, `@edgeauth/client`
+ * (design §5), fed straight from the realm's KeyStore rather than over HTTP.
  */
-import { createVerifier, type Verifier } from "../../client/verifier";
-import { bearerToken } from "../../client/hono";
-import type { AccessTokenClaims } from "../../shared/claims";
+import { bearerToken, createVerifier, type AccessTokenClaims, type Verifier } from "@edgeauth/client";
 import type { RequestContext } from "../context";
 import { findUserWithLiveSession } from "../db/refresh-tokens";
 import type { UserWithRoles } from "../db/users";

@@ -3,25 +3,45 @@
  * Workers, Node 20+, Deno, Bun and browsers.
  */
 import { errors as joseErrors, importJWK, jwtVerify, type CryptoKey as JoseCryptoKey } from "jose";
-import type { AccessTokenClaims } from "../shared/claims";
-import { readCappedBytes } from "../shared/capped-body";
+import { readCappedBytes } from "./capped-body.js";
+import type { AccessTokenClaims } from "./claims.js";
 
-/** Why a token was refused. A closed set: switch on it exhaustively. */
+/**
+ * Why a token was refused. A closed set: a new code is a breaking change, so a
+ * `switch` over it can be exhaustive.
+ *
+ * @example
+ * ```ts
+ * function statusFor(code: VerifyErrorCode): 401 | 503 {
+ *   switch (code) {
+ *     case "jwks-unavailable":
+ *       return 503; // the issuer's keys cannot be fetched: not the caller's fault
+ *     default:
+ *       return 401;
+ *   }
+ * }
+ * ```
+ */
 export type VerifyErrorCode =
   /** Not a compact JWS of the expected shape, or a header/claim of the wrong type. */
   | "malformed"
   /** `alg` is anything but ES256 (`none`, HS256, RS256, ...). */
   | "unsupported-algorithm"
-  /** The header asks for something we refuse: `crit`, or a key or key URL (`jwk`, `jku`, `x5u`, `x5c`). */
+  /** The header asks for something we refuse: `crit`, or a key or key URL (`jwk`, `jku`, `x5u`, `x5c`, `x5t`). */
   | "unsupported-header"
   /** `typ` is not `JWT`. */
   | "invalid-type"
-  /** No key with this `kid` in the JWKS, even after a refetch. */
+  /** No key with this `kid` in the JWKS, after one refetch (none within the cooldown). */
   | "unknown-key"
+  /** The signature does not match the key its `kid` names. */
   | "invalid-signature"
+  /** `exp` has passed (beyond the clock tolerance). */
   | "expired"
+  /** `nbf` is still ahead (beyond the clock tolerance). */
   | "not-yet-valid"
+  /** `iss` is not the verifier's `issuer`. */
   | "invalid-issuer"
+  /** `aud` does not contain the verifier's `audience`. */
   | "invalid-audience"
   /** A required claim is missing or has the wrong type, or `iat` is in the future. */
   | "invalid-claims"
@@ -31,12 +51,36 @@ export type VerifyErrorCode =
    */
   | "jwks-unavailable";
 
+/**
+ * What {@link Verifier.verify} resolves to. Expected failures are values, not
+ * exceptions: `verify` never throws for a bad token.
+ *
+ * @example
+ * ```ts
+ * const result: VerifyResult = await verifier.verify(token);
+ * if (result.ok) console.log(result.claims.sub);
+ * else console.log("refused:", result.code);
+ * ```
+ */
 export type VerifyResult<Claims = AccessTokenClaims> =
   | { ok: true; claims: Claims }
   | { ok: false; code: VerifyErrorCode };
 
+/**
+ * Options of {@link createVerifier}. Only `issuer` is required.
+ *
+ * @example
+ * ```ts
+ * const options: VerifierOptions = {
+ *   issuer: "https://auth.example.com",
+ *   audience: "https://api.example.com",
+ *   cacheMaxAgeSeconds: 300,
+ * };
+ * const verifier = createVerifier(options);
+ * ```
+ */
 export interface VerifierOptions {
-  /** Exact expected `iss`, e.g. `https://auth.example.com`. */
+  /** Exact expected `iss`, e.g. `https://auth.example.com` (or `.../realms/<realm>`). */
   issuer: string;
   /** Expected `aud`, when the issuer sets one. */
   audience?: string;
@@ -64,9 +108,20 @@ export interface VerifierOptions {
   now?: () => number;
 }
 
+/**
+ * A verifier for one issuer, from {@link createVerifier}.
+ *
+ * @example
+ * ```ts
+ * const verifier: Verifier = createVerifier({ issuer: "https://auth.example.com" });
+ * const result = await verifier.verify(token);
+ * console.log(verifier.stats()); // { jwksFetches: 1, cachedKeys: 2 }
+ * ```
+ */
 export interface Verifier<Claims = AccessTokenClaims> {
+  /** Checks a compact JWS access token; never throws for a bad token. */
   verify(token: string): Promise<VerifyResult<Claims>>;
-  /** Counters for monitoring and tests. */
+  /** Counters for monitoring and tests: JWKS fetches started so far, keys cached now. */
   stats(): { jwksFetches: number; cachedKeys: number };
 }
 
@@ -108,7 +163,7 @@ class VerifyFailure extends Error {
  *
  * @example
  * ```ts
- * import { createVerifier } from "edgeauth/client";
+ * import { createVerifier } from "@edgeauth/client";
  *
  * const verifier = createVerifier({ issuer: "https://auth.example.com" });
  * const result = await verifier.verify(token);

@@ -2,6 +2,9 @@
  * Reads a body whole, but never more than `maxBytes` of it: a body declared or
  * found larger is cancelled as soon as that is known, never buffered. Used for
  * request bodies (the server) and for JWKS documents (the verifier).
+ *
+ * Internal: not in the package's `exports`. The service imports this file from
+ * source, so that the two readers stay one.
  */
 
 /**
