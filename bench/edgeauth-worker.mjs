@@ -1,6 +1,6 @@
 // The edgeauth Worker as the benchmarks run it: the built bundle on workerd through
 // Miniflare's API, with local D1 and Durable Objects and the settings of
-// wrangler.toml's [vars]. Shared by bench/run.mjs and bench/profile.mjs.
+// wrangler.toml's [vars] plus the development ones. Shared by bench/run.mjs and bench/profile.mjs.
 import { readFileSync, readdirSync } from "node:fs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -26,6 +26,9 @@ export function edgeauthWorkerOptions(scriptPath, databaseName) {
     },
     bindings: {
       ...vars,
+      // wrangler.toml ships production settings; the enumeration scenarios send
+      // mail and texts, which development keeps in the local outbox.
+      ENVIRONMENT: "development",
       PUBLIC_URL: "http://127.0.0.1",
       REFRESH_TOKEN_SECRET: "bench-refresh-token-secret-0123456789abcdef",
       ADMIN_SECRET: BENCH_ADMIN_SECRET,

@@ -891,7 +891,8 @@ describe("no account enumeration", () => {
 });
 
 describe("dev outbox pages", () => {
-  const production = { ENVIRONMENT: "production", MAIL_TRANSPORT: "none" };
+  // Production needs an https PUBLIC_URL; the test Worker's is a loopback http one.
+  const production = { ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", MAIL_TRANSPORT: "none" };
 
   it("/_dev/outbox and /_dev/mail answer 404 in production", async () => {
     for (const path of ["/_dev/outbox", "/_dev/mail", "/_dev/anything"]) {
@@ -900,7 +901,7 @@ describe("dev outbox pages", () => {
   });
 
   it("MAIL_TRANSPORT=dev is refused outside development", async () => {
-    const response = await call("/_dev/outbox", { settings: { ENVIRONMENT: "production", MAIL_TRANSPORT: "dev" } });
+    const response = await call("/_dev/outbox", { settings: { ...production, MAIL_TRANSPORT: "dev" } });
     expect(response.status).toBe(500);
     expect(response.text).not.toContain("MAIL_TRANSPORT");
   });
