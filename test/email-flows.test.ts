@@ -1046,14 +1046,16 @@ describe("bad input: 400 invalid-request, never 500", () => {
     return token;
   }
 
-  it.each(ROUTES)("%s: malformed JSON, no body, non-object bodies", async (route) => {
+  it.each(ROUTES)("%s: malformed JSON, no body, non-object bodies, bodies not declared JSON", async (route) => {
     const auth = await bearer();
     for (const body of ["{nope", "", "null", "[]", "1", '"x"', "true", "{\"email\":", "\u0000"]) {
       const response = await call(route, { method: "POST", body, token: auth, headers: { "content-type": "application/json" } });
       expectError(response, 400, "invalid-request");
     }
     const form = await call(route, { body: "email=a%40b.c", token: auth, headers: { "content-type": "application/x-www-form-urlencoded" } });
-    expectError(form, 400, "invalid-request");
+    expectError(form, 415, "unsupported-media-type");
+    const plain = await call(route, { body: JSON.stringify(validBody(route)), token: auth, headers: { "content-type": "text/plain" } });
+    expectError(plain, 415, "unsupported-media-type");
   });
 
   it.each(ROUTES)("%s: unknown fields, wrong types, bad emails", async (route) => {
