@@ -5,6 +5,7 @@ import { configFor } from "./config";
 import { createRequestContext, type AppEnv } from "./context";
 import { DEFAULT_REALM } from "./db/schema";
 import { AuthError } from "./errors";
+import { withAnswerHeaders } from "./lib/answer-headers";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
@@ -27,13 +28,8 @@ app.use(async (c, next) => {
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
   c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, waitUntil));
   await next();
-  // Answers carry tokens, user data and one-time secrets: no cache may keep them
-  // (RFC 6749 §5.1). Routes meant to be cached (the JWKS) set their own header.
-  if (!c.res.headers.has("cache-control")) {
-    c.res = new Response(c.res.body, c.res);
-    c.res.headers.set("cache-control", "no-store");
-    c.res.headers.set("pragma", "no-cache");
-  }
+  const answer = withAnswerHeaders(c.res);
+  if (answer !== c.res) c.res = answer;
 });
 
 // Browser apps on other origins call the end-user API with bearer tokens. No
@@ -67,9 +63,11 @@ app.route("/", devRoutes);
 app.notFound((c) => c.json(new AuthError("not-found").toBody(), 404));
 
 // The only place an error becomes a response (style habit 3).
+// The headers are set here too: an error thrown before the first middleware
+// reached `next()` (a bad setting) never passes back through it.
 app.onError((error, c) => {
-  if (error instanceof AuthError) return c.json(error.toBody(), error.status);
+  if (error instanceof AuthError) return withAnswerHeaders(c.json(error.toBody(), error.status));
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");
-  return c.json(internal.toBody(), 500);
+  return withAnswerHeaders(c.json(internal.toBody(), 500));
 });
