@@ -29,6 +29,8 @@ export default defineConfig(async () => {
                   SMTP_TEST_PORTS: inject("smtpPorts"),
                   MAIL_TEST_HTTP_PORT: inject("mailHttpPort"),
                   ...TEST_SECRETS,
+                  // wrangler.toml ships production settings; the tests read the dev outbox.
+                  ENVIRONMENT: "development",
                   PUBLIC_URL: "http://localhost",
                   CLIENT_URL: "https://app.example.com",
                   ALLOWED_REDIRECT_URLS: "https://app.example.com/auth,http://localhost:3000",

@@ -1,6 +1,6 @@
 // One bounded load run against a local URL, in its own process so that the load
 // generator does not share an event loop with the server under test.
-// Input (argv[2], JSON): { url, method, path, headers, body, connections, durationSeconds, refreshTokens? }
+// Input (argv[2], JSON): { url, method, path, headers, body, connections, durationSeconds, refreshTokens?, varyClient?, varyEmail? }
 // Output (stdout, JSON): { requests, requestsPerSecond, p50Ms, p99Ms, non2xx, errors }
 import autocannon from "autocannon";
 
@@ -22,6 +22,21 @@ if (spec.refreshTokens) {
   };
   request.onResponse = (status, body, context) => {
     if (status === 200) context.token = JSON.parse(body).refreshToken;
+  };
+}
+
+// Many clients rather than one: each request from its own address
+// (`CF-Connecting-IP`), and with `varyEmail` about its own mail recipient, so that
+// per-IP and per-address limits see realistic traffic, not one client flooding.
+if (spec.varyClient || spec.varyEmail) {
+  let sent = 0;
+  const setupBefore = request.setupRequest ?? ((req) => req);
+  request.setupRequest = (req, context) => {
+    sent += 1;
+    const prepared = setupBefore(req, context);
+    const headers = { ...prepared.headers, "cf-connecting-ip": `10.${(sent >> 16) & 255}.${(sent >> 8) & 255}.${sent & 255}` };
+    const body = spec.varyEmail ? JSON.stringify({ email: `bench-${process.pid}-${sent}@example.com` }) : prepared.body;
+    return { ...prepared, headers, body };
   };
 }
 

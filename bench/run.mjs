@@ -16,8 +16,8 @@ const BUILD_DIR = `${ROOT}bench/.build`;
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENUMERATION_PAIRS = Number(process.env.BENCH_ENUMERATION_PAIRS ?? 100);
-// BENCH_ONLY=load,enumeration,verifier picks parts of the run (all by default).
-const PARTS = new Set((process.env.BENCH_ONLY ?? "load,enumeration,verifier").split(","));
+// BENCH_ONLY=load,enumeration,limits,verifier picks parts of the run (all by default).
+const PARTS = new Set((process.env.BENCH_ONLY ?? "load,enumeration,limits,verifier").split(","));
 const OFFLINE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 function log(message) {
@@ -82,9 +82,9 @@ try {
   const db = await mf.getD1Database("DB");
   await applyMigrations(db);
 
-  const json = async (path, body, headers = {}) => {
+  const jsonAt = async (url, path, body, headers = {}) => {
     const send = () =>
-      fetch(`${baseUrl}${path}`, {
+      fetch(`${url}${path}`, {
         method: body === undefined ? "GET" : "POST",
         headers: { "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -95,6 +95,7 @@ try {
     if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
     return response.json();
   };
+  const json = (path, body, headers = {}) => jsonAt(baseUrl, path, body, headers);
 
   const credentials = { email: "bench@example.com", password: "correct horse battery staple" };
   await json("/signup/email-password", credentials);
@@ -158,20 +159,21 @@ try {
     },
   ];
 
-  const runLoad = async (scenario) => {
+  /** One load run; workerd CPU is measured only for the main instance (`baseUrl`). */
+  const runLoad = async (scenario, url = baseUrl) => {
     if (scenario.prepare) scenario = { ...scenario, ...(await scenario.prepare()) };
     const cpuBefore = cpuMs(workerdPid);
     const child = spawnSync(
       process.execPath,
       [
         `${ROOT}bench/load.mjs`,
-        JSON.stringify({ ...scenario, url: baseUrl, connections: CONNECTIONS, durationSeconds: DURATION_SECONDS }),
+        JSON.stringify({ durationSeconds: DURATION_SECONDS, ...scenario, url, connections: CONNECTIONS }),
       ],
       { encoding: "utf8" },
     );
     if (child.status !== 0) throw new Error(`load run failed: ${child.stderr}`);
     const result = JSON.parse(child.stdout);
-    result.cpuMsPerRequest = workerdPid && result.requests > 0 ? (cpuMs(workerdPid) - cpuBefore) / result.requests : null;
+    result.cpuMsPerRequest = url === baseUrl && workerdPid && result.requests > 0 ? (cpuMs(workerdPid) - cpuBefore) / result.requests : null;
     return result;
   };
 
@@ -267,6 +269,76 @@ try {
     enumerationRows.push({ route, known: summarize(timings.known), unknown: summarize(timings.unknown) });
   }
 
+  // What the rate limits cost, interleaved runs (on, off, on, off) of one bundle:
+  // - the Durable Object limits: this instance (on) against a second one with every
+  //   such limit off, both behind the Rate Limiting binding. Sign-in and an email-code
+  //   request make their calls; refresh, GET /user and the JWKS make none, so they
+  //   should not move. Requests come from many addresses (and the code requests go
+  //   to many recipients), as a deployment's traffic does;
+  // - the binding itself: the second instance against a third without it, at the
+  //   JWKS. Miniflare simulates the binding with a Durable Object and SQLite per
+  //   call; on Cloudflare it is a counter cached at the location.
+  const limitRows = [];
+  if (PARTS.has("limits")) {
+    log("starting two more instances of the bundle: limits off, and limits off without the binding");
+    const startInstance = async (database, options) => {
+      const instance = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, workers: [edgeauthWorkerOptions(bundlePath, database, options)] }));
+      const url = (await instance.ready).toString().replace(/\/$/, "");
+      await applyMigrations(await instance.getD1Database("DB"));
+      await jsonAt(url, "/signup/email-password", credentials);
+      return { mf: instance, url };
+    };
+    const off = await startInstance("bench-db-no-limits", { limits: "off" });
+    const bare = await startInstance("bench-db-no-binding", { limits: "off", requestLimiter: false });
+    try {
+      const instances = {};
+      for (const [name, url] of [["on", baseUrl], ["off", off.url], ["bare", bare.url]]) {
+        const chains = async () => {
+          const tokens = [];
+          for (let i = 0; i < CONNECTIONS; i++) tokens.push((await jsonAt(url, "/signin/email-password", credentials)).session.refreshToken);
+          return tokens;
+        };
+        const token = (await jsonAt(url, "/signin/email-password", credentials)).session.accessToken;
+        instances[name] = { url, chains, token };
+      }
+      const limitScenarios = [
+        { name: "JWKS, cache hit", method: "GET", path: "/.well-known/jwks.json" },
+        { name: "GET /user", method: "GET", path: "/user", headers: (instance) => ({ authorization: `Bearer ${instance.token}` }) },
+        { name: "POST /token (refresh)", method: "POST", path: "/token", chains: true },
+        { name: "POST /signin/email-password", method: "POST", path: "/signin/email-password", body: JSON.stringify(credentials) },
+        { name: "POST /signin/otp/email (a code by mail)", method: "POST", path: "/signin/otp/email", body: "{}", varyEmail: true },
+        { name: "JWKS: the binding (simulated) against none", method: "GET", path: "/.well-known/jwks.json", pair: ["off", "bare"] },
+      ];
+      for (const scenario of limitScenarios) {
+        log(`measuring the limits' cost at ${scenario.name}`);
+        const [first, second] = scenario.pair ?? ["on", "off"];
+        const runs = { [first]: [], [second]: [] };
+        for (let round = 0; round < 2; round++) {
+          for (const name of [first, second]) {
+            const instance = instances[name];
+            const load = {
+              method: scenario.method,
+              path: scenario.path,
+              headers: { "content-type": "application/json", ...(scenario.headers?.(instance) ?? {}) },
+              ...(scenario.body === undefined ? {} : { body: scenario.body }),
+              ...(scenario.chains ? { refreshTokens: await instance.chains() } : {}),
+              varyClient: true,
+              varyEmail: scenario.varyEmail === true,
+            };
+            runs[name].push(await runLoad(load, instance.url));
+          }
+        }
+        const rps = (name) => mean(runs[name].map((r) => r.requestsPerSecond));
+        const p50 = (name) => mean(runs[name].map((r) => r.p50Ms));
+        const failed = Object.values(runs).flat().reduce((sum, r) => sum + r.non2xx + r.errors, 0);
+        limitRows.push({ scenario: scenario.name, pair: `${first} / ${second}`, on: rps(first), off: rps(second), p50On: p50(first), p50Off: p50(second), failed });
+      }
+    } finally {
+      await off.mf.dispose();
+      await bare.mf.dispose();
+    }
+  }
+
   // The client verifier against jose, same tokens, same process (Node).
   let verifier = null;
   if (PARTS.has("verifier")) {
@@ -309,6 +381,20 @@ try {
         row.known.p50 - row.unknown.p50
       ).toFixed(2)} ms |`,
     );
+  }
+  if (limitRows.length > 0) {
+    console.log(
+      `\nWhat the rate limits cost, same bundle, interleaved, requests from many addresses (on: every limit checked; off: the Durable Object limits off; bare: also no Rate Limiting binding):\n`,
+    );
+    console.log("| route | compared | req/s | req/s | ratio | p50 ms | p50 ms | notes |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const row of limitRows) {
+      console.log(
+        `| ${row.scenario} | ${row.pair} | ${row.on.toFixed(0)} | ${row.off.toFixed(0)} | ${(row.on / row.off).toFixed(2)}x | ${row.p50On.toFixed(1)} | ${row.p50Off.toFixed(1)} | ${
+          row.failed > 0 ? `${row.failed} non-2xx` : ""
+        } |`,
+      );
+    }
   }
   console.log(`\nPBKDF2-SHA256, 100,000 iterations, alone in workerd: ${hashMs.toFixed(1)} ms per hash`);
   console.log(`One D1 query (SELECT 1) through the local simulator: ${d1CpuMs.toFixed(2)} ms of workerd CPU`);

@@ -127,7 +127,37 @@ describe.each(POST_ROUTES)("POST %s", (route) => {
     for (const body of ['{"a":', "{a:1}", "{'a':1}", '{"a":1,}', "undefined", "NaN", '{"a":1}{"b":2}', "\u0000", "<xml/>"]) {
       expectError(await raw(route, body, {}), 400, "invalid-request", body);
     }
-    expectError(await raw(route, "email=a%40b.c&password=x", { "content-type": "application/x-www-form-urlencoded" }), 400, "invalid-request");
+  });
+
+  it("a body not declared application/json is 415 unsupported-media-type, before it is read", async () => {
+    const json = JSON.stringify(validBody(route));
+    // What a page on another origin can send without a CORS preflight, and near misses.
+    for (const contentType of [
+      "text/plain",
+      "text/plain;charset=UTF-8",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "text/json",
+      "application/jsonx",
+      "application/json-patch+json",
+      "application/json, text/plain",
+      "",
+    ]) {
+      expectError(await raw(route, json, { "content-type": contentType }), 415, "unsupported-media-type", contentType);
+    }
+    expectError(await raw(route, "email=a%40b.c&password=x", { "content-type": "application/x-www-form-urlencoded" }), 415, "unsupported-media-type");
+    // A body over the cap with the wrong type is refused for its type, unread.
+    expectError(await raw(route, streamOf(MAX_BODY_BYTES * 2), { "content-type": "text/plain" }), 415, "unsupported-media-type");
+  });
+
+  it("a body without Content-Type is 415 unsupported-media-type", async () => {
+    // Bytes, not a string: fetch would label a string body text/plain itself.
+    const response = await workerFetch(`http://localhost${route}`, {
+      method: "POST",
+      body: new TextEncoder().encode(JSON.stringify(validBody(route))),
+    });
+    const text = await response.text();
+    expectError({ status: response.status, text, json: JSON.parse(text) }, 415, "unsupported-media-type");
   });
 
   it("JSON that is not an object (array, string, number, boolean, null) is invalid-request", async () => {

@@ -5,6 +5,7 @@ import { configFor } from "./config";
 import { createRequestContext, type AppEnv } from "./context";
 import { DEFAULT_REALM } from "./db/schema";
 import { AuthError, tooManyRequests } from "./errors";
+import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { anonymousRoutes } from "./routes/anonymous";
@@ -29,13 +30,8 @@ app.use(async (c, next) => {
   const clientIp = clientIpOf(c.req.raw);
   c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, clientIp, waitUntil));
   await next();
-  // Answers carry tokens, user data and one-time secrets: no cache may keep them
-  // (RFC 6749 §5.1). Routes meant to be cached (the JWKS) set their own header.
-  if (!c.res.headers.has("cache-control")) {
-    c.res = new Response(c.res.body, c.res);
-    c.res.headers.set("cache-control", "no-store");
-    c.res.headers.set("pragma", "no-cache");
-  }
+  const answer = withAnswerHeaders(c.res);
+  if (answer !== c.res) c.res = answer;
 });
 
 // Browser apps on other origins call the end-user API with bearer tokens. No
@@ -89,12 +85,14 @@ app.route("/", devRoutes);
 app.notFound((c) => c.json(new AuthError("not-found").toBody(), 404));
 
 // The only place an error becomes a response (style habit 3).
+// The headers are set here too: an error thrown before the first middleware
+// reached `next()` (a bad setting) never passes back through it.
 app.onError((error, c) => {
   if (error instanceof AuthError) {
     if (error.retryAfterSeconds !== null) c.header("retry-after", String(error.retryAfterSeconds));
-    return c.json(error.toBody(), error.status);
+    return withAnswerHeaders(c.json(error.toBody(), error.status));
   }
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");
-  return c.json(internal.toBody(), 500);
+  return withAnswerHeaders(c.json(internal.toBody(), 500));
 });

@@ -366,6 +366,35 @@ function readWebauthnSettings(env: RawEnv, publicUrl: string, clientUrl: string 
   };
 }
 
+/**
+ * Hosts that only the machine itself can reach: `localhost` and its subdomains
+ * (RFC 6761 §6.3), 127.0.0.0/8 and [::1]. `URL` has already normalised the host
+ * (lower case, IPv4 shorthand such as `127.1` expanded, IPv6 compressed).
+ */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/\.$/, "");
+  return host === "localhost" || host.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(host) || host === "[::1]";
+}
+
+/**
+ * Development publishes every mail and code at `/_dev/outbox`, so it may only run
+ * where nobody else can reach it: a deployment that says `development` by mistake
+ * refuses to start instead. Production issues tokens whose `iss` and links are this
+ * URL, and refresh tokens travel to it, so it must be `https:`.
+ */
+function checkPublicUrlFitsEnvironment(publicUrl: string, environment: "development" | "production"): void {
+  const url = new URL(publicUrl);
+  if (environment === "development" && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError(
+      "PUBLIC_URL",
+      `must be a loopback URL (localhost, *.localhost, 127.0.0.0/8, [::1]) when ENVIRONMENT=development, got "${publicUrl}": development publishes every mail and code at /_dev/outbox`,
+    );
+  }
+  if (environment === "production" && url.protocol !== "https:") {
+    throw new ConfigError("PUBLIC_URL", `must be an https URL in production (ENVIRONMENT unset or "production"), got "${publicUrl}"`);
+  }
+}
+
 export function parseConfig(env: RawEnv): Config {
   const environment = readString(env, "ENVIRONMENT") ?? "production";
   if (environment !== "development" && environment !== "production") {
@@ -373,6 +402,7 @@ export function parseConfig(env: RawEnv): Config {
   }
   const publicUrl = readUrl(env, "PUBLIC_URL");
   if (publicUrl === undefined) throw new ConfigError("PUBLIC_URL", "is required (the issuer URL of access tokens)");
+  checkPublicUrlFitsEnvironment(publicUrl, environment);
 
   const refreshTokenSecret = readSecret(env, "REFRESH_TOKEN_SECRET", 32);
   if (refreshTokenSecret === undefined) {

@@ -44,6 +44,9 @@ const ERROR_TABLE = {
   "too-many-requests": [429, "Too many requests, try again later"],
   // Ours: bodies over the cap are refused before parsing.
   "request-too-large": [413, "The request body is too large"],
+  // Ours: a JSON body declared as anything but application/json (a browser sends
+  // those cross-origin without a CORS preflight).
+  "unsupported-media-type": [415, "The request body must be application/json"],
   // Ours: the admin API.
   "invalid-admin-secret": [401, "Missing or invalid admin secret"],
   "admin-disabled": [403, "The admin API is disabled: no ADMIN_SECRET is set"],

@@ -27,15 +27,42 @@ function describeIssue(issues: z.core.$ZodIssue[]): string {
   return `${path}: ${issue.message}`;
 }
 
+/** `application/json`, with any parameters (`; charset=utf-8`), in any case (RFC 9110 §8.3.1). */
+function isJsonMediaType(contentType: string): boolean {
+  const semicolon = contentType.indexOf(";");
+  const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  return mediaType === "application/json";
+}
+
 /**
- * Parses the request's JSON body against `schema`. An absent body counts as `{}`
- * only when `optional` is set (routes whose spec body is optional).
+ * A browser sends `text/plain`, form and multipart bodies, and bodies without a
+ * type, from any web page without a CORS preflight. Accepting them would let any
+ * page drive sign-ins and mail floods from its visitors' browsers; requiring
+ * `application/json` makes the browser ask first (Fetch, "CORS-safelisted request
+ * header"). A request with no body at all and no type is what a client sends to a
+ * route whose body is optional, and carries nothing a page could smuggle.
+ */
+function checkContentType(request: Request): void {
+  const contentType = request.headers.get("content-type");
+  if (contentType === null) {
+    const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
+    if (hasBody) throw new AuthError("unsupported-media-type", "the request has a body but no Content-Type");
+    return;
+  }
+  if (!isJsonMediaType(contentType)) throw new AuthError("unsupported-media-type");
+}
+
+/**
+ * Parses the request's JSON body against `schema`, after checking that it is
+ * declared `application/json` (else `415 unsupported-media-type`). An absent body
+ * counts as `{}` only when `optional` is set (routes whose spec body is optional).
  */
 export async function readJsonBody<Schema extends z.ZodMiniType>(
   request: Request,
   schema: Schema,
   options: { optional?: boolean } = {},
 ): Promise<z.output<Schema>> {
+  checkContentType(request);
   const text = await readCapped(request);
   let parsed: unknown;
   if (text.trim() === "") {

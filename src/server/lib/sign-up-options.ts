@@ -10,12 +10,21 @@ import { isRedirectAllowed } from "./redirect";
 
 const MAX_METADATA_BYTES = 8 * 1024;
 
+/**
+ * A display name: the spec's pattern (letters, numbers, symbols and a little
+ * punctuation, so no `/`, `:`, `"`, `&`), and no `<` or `>` on top. Apps and mails
+ * show display names, and the spec's symbols (`\p{S}`) include `<`, `>`, `=` and
+ * `` ` ``, enough for `<img src=x onerror=alert`1`>`.
+ */
+export const displayNameSchema = boundedString(1, 32).check(
+  z.regex(/^[\p{L}\p{N}\p{S} ,.'-]+$/u),
+  z.regex(/^[^<>]*$/, "must not contain < or >"),
+);
+
 export const signUpOptionsSchema = z.strictObject({
   allowedRoles: z.optional(z.array(boundedString(1, 64)).check(z.maxLength(32))),
   defaultRole: z.optional(boundedString(1, 64)),
-  // The spec's pattern: letters, numbers, symbols and a little punctuation, so
-  // that a display name cannot carry markup (`<`, `/`, `:` ...).
-  displayName: z.optional(boundedString(1, 32).check(z.regex(/^[\p{L}\p{N}\p{S} ,.'-]+$/u))),
+  displayName: z.optional(displayNameSchema),
   locale: z.optional(boundedString(2, 3)),
   metadata: z.optional(
     z

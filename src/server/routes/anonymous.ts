@@ -13,7 +13,7 @@ import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
-import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { displayNameSchema, resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "../services/mail/flows";
 import { passwordHasherFor } from "../services/passwords";
 import { newSessionToken } from "../tokens/refresh-token";
@@ -22,7 +22,7 @@ import { requireSessionUser } from "../tokens/verify";
 import { limitMail, limitSignUp } from "../limits/limits";
 
 const anonymousBody = z.strictObject({
-  displayName: z.optional(signUpOptionsSchema.shape.displayName),
+  displayName: z.optional(displayNameSchema),
   locale: z.optional(boundedString(2, 3)),
   metadata: z.optional(signUpOptionsSchema.shape.metadata),
 });
