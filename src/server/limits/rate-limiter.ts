@@ -51,6 +51,7 @@ function forgettableAt(state: AttemptState): number {
 
 const SEND_LOG_KEY = "sends";
 const ATTEMPTS_KEY = "attempts";
+const ALARM_KEY = "alarm-at";
 
 export class RateLimiter extends DurableObject<Env> {
   /** Counts one event unless `limit` were already counted in the last `windowMs`. */
@@ -138,13 +139,23 @@ export class RateLimiter extends DurableObject<Env> {
     const attempts = this.ctx.storage.kv.get<AttemptState>(ATTEMPTS_KEY);
     const sendsMatterUntil = sends === undefined ? 0 : (sends.events.at(-1) ?? 0) + sends.windowMs;
     const mattersUntil = Math.max(sendsMatterUntil, attempts === undefined ? 0 : forgettableAt(attempts));
-    if (mattersUntil <= Date.now()) await this.ctx.storage.deleteAll();
-    else await this.ctx.storage.setAlarm(mattersUntil);
+    if (mattersUntil <= Date.now()) {
+      await this.ctx.storage.deleteAll();
+      return;
+    }
+    this.ctx.storage.kv.put<number>(ALARM_KEY, mattersUntil);
+    await this.ctx.storage.setAlarm(mattersUntil);
   }
 
-  /** Every subject stores something: without an alarm, every IP ever seen would leave an object behind. */
+  /**
+   * Every subject stores something: without an alarm, every IP ever seen would
+   * leave an object behind. The alarm only ever moves later; its time is mirrored
+   * in synchronous storage, so a call costs no read of the alarm.
+   */
   async #forgetAt(time: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current < time) await this.ctx.storage.setAlarm(time);
+    const scheduled = this.ctx.storage.kv.get<number>(ALARM_KEY);
+    if (scheduled !== undefined && scheduled >= time) return;
+    this.ctx.storage.kv.put<number>(ALARM_KEY, time);
+    await this.ctx.storage.setAlarm(time);
   }
 }
