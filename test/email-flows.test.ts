@@ -942,6 +942,15 @@ describe("dev outbox pages", () => {
     }
   });
 
+  it("/_dev/outbox answers 404 to a request for a host that is not loopback, even in development", async () => {
+    for (const url of ["https://edgeauth.example.workers.dev/_dev/outbox", "http://auth.example.com/_dev/mail", "http://10.0.0.1/_dev/outbox"]) {
+      const response = await workerFetch(url);
+      expect(response.status, url).toBe(404);
+      expect(await response.json()).toMatchObject({ error: "not-found" });
+    }
+    expect((await workerFetch("http://127.0.0.1/_dev/outbox")).status).toBe(200);
+  });
+
   it("MAIL_TRANSPORT=dev is refused outside development", async () => {
     const response = await call("/_dev/outbox", { settings: { ...production, MAIL_TRANSPORT: "dev" } });
     expect(response.status).toBe(500);

@@ -371,7 +371,7 @@ function readWebauthnSettings(env: RawEnv, publicUrl: string, clientUrl: string 
  * (RFC 6761 §6.3), 127.0.0.0/8 and [::1]. `URL` has already normalised the host
  * (lower case, IPv4 shorthand such as `127.1` expanded, IPv6 compressed).
  */
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/\.$/, "");
   return host === "localhost" || host.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(host) || host === "[::1]";
 }

@@ -1,8 +1,10 @@
 /**
  * Development-only pages: the mail outbox as JSON (`GET /_dev/outbox`) and as a
- * page (`GET /_dev/mail`). Both answer 404 unless ENVIRONMENT=development.
+ * page (`GET /_dev/mail`). Both answer 404 unless ENVIRONMENT=development and the
+ * request came to a loopback host.
  */
 import { Hono } from "hono";
+import { isLoopbackHost } from "../config";
 import type { AppEnv } from "../context";
 import { AuthError } from "../errors";
 import { listOutbox } from "../services/mail/dev-outbox";
@@ -10,7 +12,10 @@ import { escapeHtml } from "../services/mail/templates";
 
 export const devRoutes = new Hono<AppEnv>()
   .use("/_dev/*", async (c, next) => {
-    if (c.var.context.config.environment !== "development") throw new AuthError("not-found");
+    // The host check stands even if a deployment says `development` by mistake: a
+    // deployed Worker is reached by its public hostname, never by a loopback one.
+    const reachedLocally = isLoopbackHost(new URL(c.req.url).hostname);
+    if (c.var.context.config.environment !== "development" || !reachedLocally) throw new AuthError("not-found");
     await next();
   })
   .get("/_dev/outbox", async (c) => {
