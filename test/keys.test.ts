@@ -8,8 +8,7 @@ import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createVerifier } from "@edgeauth/client";
 import { ConfigError, parseConfig } from "../src/server/config";
-import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
-import { dropSigningKeyLease } from "../src/server/tokens/signing-keys";
+import { dropSigningKeyLease, forgetIsolateJwks } from "../src/server/keys/realm-keys";
 import { ADMIN_SECRET, api, signIn, signUp, workerFetch } from "./helpers";
 
 const DAY_MS = 24 * 3600 * 1000;
