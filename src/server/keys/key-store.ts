@@ -9,7 +9,7 @@
  * expired in every cache). An alarm drives the schedule.
  *
  * The schedule follows the realm's key policy, which the Worker computes from the
- * realm's settings and passes on every call that may apply the schedule. The
+ * realm's settings and passes on every call that may change the ring. The
  * object stores the last policy it was given, because the alarm has no caller to
  * pass one.
  */
@@ -84,7 +84,7 @@ export class KeyStore extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       this.#ring = (await ctx.storage.get<StoredKey[]>(RING_STORAGE_KEY)) ?? [];
       this.#policy = (await ctx.storage.get<KeyPolicy>(POLICY_STORAGE_KEY)) ?? null;
-      // Without a stored policy the first call brings one and applies the schedule.
+      // Without a stored policy, wait for the first call to bring one (see `alarm`).
       if (this.#policy !== null) await this.#applySchedule(Date.now());
     });
   }
