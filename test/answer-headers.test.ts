@@ -8,7 +8,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
+import { forgetIsolateJwks } from "../src/server/keys/realm-keys";
 import { HTML_CONTENT_SECURITY_POLICY, withAnswerHeaders } from "../src/server/lib/answer-headers";
 import { api, BASE_URL, signUp, uniqueEmail, appFetch, workerFetch } from "./helpers";
 

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
+import { forgetIsolateJwks } from "../src/server/keys/realm-keys";
 import { ADMIN_SECRET, api } from "./helpers";
 
 function keyStore() {

@@ -8,8 +8,8 @@ import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createVerifier } from "@edgeauth/client";
 import { ConfigError, parseConfig } from "../src/server/config";
-import { forgetIsolateJwks } from "../src/server/keys/jwks-response";
-import { dropSigningKeyLease } from "../src/server/tokens/signing-keys";
+import { keyPolicyFor } from "../src/server/keys/key-policy";
+import { dropSigningKeyLease, forgetIsolateJwks } from "../src/server/keys/realm-keys";
 import { ADMIN_SECRET, api, signIn, signUp, workerFetch } from "./helpers";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -240,6 +240,36 @@ describe("scheduled rotation (alarm)", () => {
     expect(lease.kid).toBe(current.kid);
     expect(lease.expiresAt).toBeLessThanOrEqual(Date.parse(current.rotatesAt!));
     expect(lease.privateJwk).toHaveProperty("d");
+  });
+});
+
+describe("key policy from the realm's settings", () => {
+  it("is computed from the settings: grace = access TTL + JWKS max-age + verifier cache age + lease", () => {
+    const config = parseConfig({
+      PUBLIC_URL: "https://auth.example.org",
+      REFRESH_TOKEN_SECRET: "x".repeat(32),
+      ACCESS_TOKEN_TTL_SECONDS: "3600",
+      KEY_ROTATION_PERIOD_SECONDS: "86400",
+      SIGNING_KEY_LEASE_SECONDS: "30",
+    });
+    expect(keyPolicyFor(config)).toEqual({ rotationPeriodSeconds: 86_400, retiredKeyGraceSeconds: 3600 + 300 + 600 + 30, signingKeyLeaseSeconds: 30 });
+  });
+
+  it("a KeyStore runs the policy it is given, and its alarm keeps the last one", async () => {
+    const stub = env.KEY_STORE.get(env.KEY_STORE.idFromName("realm-with-its-own-policy"));
+    const policy = { rotationPeriodSeconds: 3600, retiredKeyGraceSeconds: 120, signingKeyLeaseSeconds: 30 };
+    const current = (await stub.listKeys(policy)).find((key) => key.state === "current")!;
+    expect(Date.parse(current.rotatesAt!) - Date.parse(current.activatedAt!)).toBe(3600_000);
+    const lease = await stub.leaseSigningKey(policy);
+    expect(lease.expiresAt - Date.now()).toBeLessThanOrEqual(30_000);
+
+    // No caller passes a policy to the alarm: it rotates on the stored one.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(current.rotatesAt!) + 1000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const retired = (await stub.listKeys()).find((key) => key.kid === current.kid)!;
+    expect(retired.state).toBe("retired");
+    expect(Date.parse(retired.removeAt!) - Date.parse(retired.retiredAt!)).toBe(120_000);
   });
 });
 

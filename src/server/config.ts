@@ -517,14 +517,3 @@ export function configFor(env: object): Config {
   }
   return config;
 }
-
-/**
- * How long after retirement a key must stay in the JWKS: every token it signed
- * must outlive its own expiry in every cache (design §4), plus the lease during
- * which an isolate may still sign with it.
- */
-export function retiredKeyGraceSeconds(config: Config): number {
-  return (
-    config.accessTokenTtlSeconds + config.jwksMaxAgeSeconds + config.verifierCacheMaxAgeSeconds + config.signingKeyLeaseSeconds
-  );
-}

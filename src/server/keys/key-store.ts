@@ -7,11 +7,16 @@
  * The ring holds keys in three states: `next` (published, not yet signing),
  * `current` (signing) and `retired` (published until every token it signed has
  * expired in every cache). An alarm drives the schedule.
+ *
+ * The schedule follows the realm's key policy, which the Worker computes from the
+ * realm's settings and passes on every call that may change the ring. The
+ * object stores the last policy it was given, because the alarm has no caller to
+ * pass one.
  */
 import { DurableObject } from "cloudflare:workers";
-import { configFor, retiredKeyGraceSeconds, type Config } from "../config";
 import type { JsonWebKeySet, PublicSigningJwk } from "@edgeauth/client";
 import { generateSigningKey, toPublicJwk, type PrivateSigningJwk } from "./jwk";
+import { DEFAULT_KEY_POLICY, type KeyPolicy } from "./key-policy";
 
 export type KeyState = "next" | "current" | "retired";
 
@@ -46,52 +51,78 @@ export interface SigningKeyLease {
   expiresAt: number;
 }
 
+/** How often isolates had to reach this instance since it started. */
+export interface KeyStoreStats {
+  jwksReads: number;
+  leases: number;
+}
+
 const RING_STORAGE_KEY = "ring";
+const POLICY_STORAGE_KEY = "policy";
+
+function samePolicy(a: KeyPolicy, b: KeyPolicy | null): boolean {
+  return (
+    b !== null &&
+    a.rotationPeriodSeconds === b.rotationPeriodSeconds &&
+    a.retiredKeyGraceSeconds === b.retiredKeyGraceSeconds &&
+    a.signingKeyLeaseSeconds === b.signingKeyLeaseSeconds
+  );
+}
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export class KeyStore extends DurableObject<Env> {
-  #config: Config;
   #ring: StoredKey[] = [];
+  /** The last policy a Worker passed; null until one does. */
+  #policy: KeyPolicy | null = null;
   /** Counts of calls since this instance started: tests and the benchmark read them. */
   #jwksReads = 0;
   #leases = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#config = configFor(env);
     ctx.blockConcurrencyWhile(async () => {
       this.#ring = (await ctx.storage.get<StoredKey[]>(RING_STORAGE_KEY)) ?? [];
-      await this.#applySchedule(Date.now());
+      this.#policy = (await ctx.storage.get<KeyPolicy>(POLICY_STORAGE_KEY)) ?? null;
+      // Without a stored policy, wait for the first call to bring one (see `alarm`).
+      if (this.#policy !== null) await this.#applySchedule(Date.now());
     });
   }
 
-  /** The current key for signing, valid until `expiresAt`. */
-  async leaseSigningKey(): Promise<SigningKeyLease> {
+  /**
+   * The current key for signing, valid until `expiresAt`. Every method taking a
+   * `policy` runs the schedule under it; without one (a direct call, not the
+   * Worker's) it uses the last policy given, or the defaults.
+   */
+  async leaseSigningKey(policy?: KeyPolicy): Promise<SigningKeyLease> {
     this.#leases++;
     const now = Date.now();
+    await this.#adopt(policy);
     await this.#applySchedule(now);
     const current = this.#current();
-    const leaseEnd = now + this.#config.signingKeyLeaseSeconds * 1000;
+    const leaseEnd = now + this.#policyInForce().signingKeyLeaseSeconds * 1000;
     return { kid: current.kid, privateJwk: current.privateJwk, expiresAt: Math.min(leaseEnd, this.#rotatesAt(current)) };
   }
 
   /** Public parts of every published key: next, current and retired. */
-  async publicKeys(): Promise<JsonWebKeySet> {
+  async publicKeys(policy?: KeyPolicy): Promise<JsonWebKeySet> {
     this.#jwksReads++;
+    await this.#adopt(policy);
     await this.#applySchedule(Date.now());
     const order: Record<KeyState, number> = { current: 0, next: 1, retired: 2 };
     const published = [...this.#ring].sort((a, b) => order[a.state] - order[b.state]);
     return { keys: published.map((key) => toPublicJwk(key.privateJwk)) };
   }
 
-  async listKeys(): Promise<KeyDescription[]> {
+  async listKeys(policy?: KeyPolicy): Promise<KeyDescription[]> {
+    await this.#adopt(policy);
     await this.#applySchedule(Date.now());
     return this.#ring.map((key) => this.#describe(key));
   }
 
   /** Rotates now: current retires, next becomes current, a new next is made. */
-  async rotate(): Promise<KeyDescription[]> {
+  async rotate(policy?: KeyPolicy): Promise<KeyDescription[]> {
+    await this.#adopt(policy);
     await this.#promoteNext(Date.now());
     await this.#persist();
     return this.#ring.map((key) => this.#describe(key));
@@ -102,7 +133,8 @@ export class KeyStore extends DurableObject<Env> {
    * promotes the next one; revoking the next key makes a new one. Returns false
    * for an unknown kid.
    */
-  async revoke(kid: string): Promise<boolean> {
+  async revoke(kid: string, policy?: KeyPolicy): Promise<boolean> {
+    await this.#adopt(policy);
     const target = this.#ring.find((key) => key.kid === kid);
     if (target === undefined) return false;
     const now = Date.now();
@@ -113,12 +145,29 @@ export class KeyStore extends DurableObject<Env> {
     return true;
   }
 
-  async stats(): Promise<{ jwksReads: number; leases: number }> {
+  async stats(): Promise<KeyStoreStats> {
     return { jwksReads: this.#jwksReads, leases: this.#leases };
   }
 
   override async alarm(): Promise<void> {
+    // No caller, so no policy: the stored one is the realm's, as of the Worker's last
+    // call. A ring never given one (made before policies were passed) is left alone
+    // rather than run under the defaults, which could retire a key, and drop it from
+    // the JWKS, before tokens it signed under the realm's longer lifetimes expire.
+    // The Worker's next call catches the schedule up.
+    if (this.#policy === null) return;
     await this.#applySchedule(Date.now());
+  }
+
+  /** Stores a policy the Worker passed, when it differs from the one held. */
+  async #adopt(policy: KeyPolicy | undefined): Promise<void> {
+    if (policy === undefined || samePolicy(policy, this.#policy)) return;
+    this.#policy = { ...policy };
+    await this.ctx.storage.put(POLICY_STORAGE_KEY, this.#policy);
+  }
+
+  #policyInForce(): KeyPolicy {
+    return this.#policy ?? DEFAULT_KEY_POLICY;
   }
 
   #current(): StoredKey {
@@ -128,7 +177,7 @@ export class KeyStore extends DurableObject<Env> {
   }
 
   #rotatesAt(current: StoredKey): number {
-    return (current.activatedAt ?? current.createdAt) + this.#config.keyRotationPeriodSeconds * 1000;
+    return (current.activatedAt ?? current.createdAt) + this.#policyInForce().rotationPeriodSeconds * 1000;
   }
 
   /** Brings the ring up to date for `now`: first keys, due rotations, expired retirees, the alarm. */
@@ -168,7 +217,7 @@ export class KeyStore extends DurableObject<Env> {
 
   async #promoteNext(now: number): Promise<void> {
     await this.#ensureNext(now);
-    const graceMs = retiredKeyGraceSeconds(this.#config) * 1000;
+    const graceMs = this.#policyInForce().retiredKeyGraceSeconds * 1000;
     for (const key of this.#ring) {
       if (key.state === "current") {
         key.state = "retired";

@@ -6,16 +6,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import { AuthError } from "../errors";
 import { constantTimeEqualStrings } from "../lib/crypto";
-import { purgeJwks } from "../keys/jwks-response";
-import { dropSigningKeyLease, keyStoreFor } from "../tokens/signing-keys";
-import { dropServerVerifier } from "../tokens/verify";
-
-/** After a change to the ring, this isolate and location stop serving stale copies at once. */
-async function forgetCachedKeys(env: Env, requestUrl: string, realm: string): Promise<void> {
-  dropSigningKeyLease(realm);
-  dropServerVerifier(env, realm);
-  await purgeJwks(requestUrl, realm);
-}
+import { realmKeys } from "../keys/realm-keys";
 
 const requireAdminSecret: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.var.context.config.adminSecret;
@@ -29,27 +20,14 @@ const requireAdminSecret: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export const adminKeyRoutes = new Hono<AppEnv>()
   .use("/admin/*", requireAdminSecret)
-  .get("/admin/keys", async (c) => {
-    const { env, realm } = c.var.context;
-    return c.json({ keys: await keyStoreFor(env, realm.id).listKeys() });
-  })
+  .get("/admin/keys", async (c) => c.json({ keys: await realmKeys(c.var.context).list() }))
   // Counters of this KeyStore instance since it last started (leases, JWKS reads):
   // how often isolates had to reach it.
-  .get("/admin/keys/stats", async (c) => {
-    const { env, realm } = c.var.context;
-    return c.json(await keyStoreFor(env, realm.id).stats());
-  })
-  .post("/admin/keys/rotate", async (c) => {
-    const { env, realm } = c.var.context;
-    const keys = await keyStoreFor(env, realm.id).rotate();
-    await forgetCachedKeys(env, c.req.url, realm.id);
-    return c.json({ keys });
-  })
+  .get("/admin/keys/stats", async (c) => c.json(await realmKeys(c.var.context).stats()))
+  .post("/admin/keys/rotate", async (c) => c.json({ keys: await realmKeys(c.var.context).rotate(c.req.url) }))
   .delete("/admin/keys/:kid", async (c) => {
-    const { env, realm } = c.var.context;
     const kid = c.req.param("kid");
     if (kid.length > 256) throw new AuthError("key-not-found");
-    if (!(await keyStoreFor(env, realm.id).revoke(kid))) throw new AuthError("key-not-found");
-    await forgetCachedKeys(env, c.req.url, realm.id);
+    if (!(await realmKeys(c.var.context).revoke(kid, c.req.url))) throw new AuthError("key-not-found");
     return c.json("OK");
   });

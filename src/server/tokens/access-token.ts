@@ -3,7 +3,7 @@ import { SignJWT } from "jose";
 import { HASURA_CLAIMS_NAMESPACE, type AccessTokenClaims, type HasuraClaims } from "@edgeauth/client";
 import type { UserWithRoles } from "../db/users";
 import type { RequestContext } from "../context";
-import { signingKeyFor } from "./signing-keys";
+import { realmKeys } from "../keys/realm-keys";
 
 export interface IssuedAccessToken {
   accessToken: string;
@@ -24,7 +24,7 @@ export async function issueAccessToken(
   sessionId: string,
   extraClaims?: ExtraClaims,
 ): Promise<IssuedAccessToken> {
-  const { config, env, realm } = context;
+  const { config, realm } = context;
   const issuedAt = Math.floor(Date.now() / 1000);
   const hasuraClaims: HasuraClaims = {
     ...extraClaims?.hasura,
@@ -40,7 +40,7 @@ export async function issueAccessToken(
     [HASURA_CLAIMS_NAMESPACE]: hasuraClaims,
     ...(config.jwtAudience === null ? {} : { aud: config.jwtAudience }),
   };
-  const signingKey = await signingKeyFor(env, realm.id);
+  const signingKey = await realmKeys(context).signingKey();
   const accessToken = await new SignJWT(claims)
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: signingKey.kid })
     .setSubject(user.id)

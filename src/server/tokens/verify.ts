@@ -1,41 +1,18 @@
 /**
  * The server's own access-token checks use the published verifier, `@edgeauth/client`
- * (design §5), fed straight from the realm's KeyStore rather than over HTTP.
+ * (design §5), fed straight from the realm's KeyStore rather than over HTTP; the
+ * realm's key module (`keys/realm-keys.ts`) owns it and its cache.
  */
-import { bearerToken, createVerifier, type AccessTokenClaims, type Verifier } from "@edgeauth/client";
+import { bearerToken, type AccessTokenClaims, type Verifier } from "@edgeauth/client";
 import type { RequestContext } from "../context";
 import { findUserWithLiveSession } from "../db/refresh-tokens";
 import type { UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
-import { keyStoreFor } from "./signing-keys";
+import { realmKeys } from "../keys/realm-keys";
 
-const verifiersByEnv = new WeakMap<Env, Map<string, Verifier>>();
-
+/** The request's realm's verifier (`POST /token/verify` calls it directly). */
 export function serverVerifier(context: RequestContext): Verifier {
-  const { env, realm, config } = context;
-  let byRealm = verifiersByEnv.get(env);
-  if (byRealm === undefined) {
-    byRealm = new Map();
-    verifiersByEnv.set(env, byRealm);
-  }
-  let verifier = byRealm.get(realm.id);
-  if (verifier === undefined) {
-    verifier = createVerifier({
-      issuer: realm.issuer,
-      ...(config.jwtAudience === null ? {} : { audience: config.jwtAudience }),
-      // No network hop: the key set comes from the KeyStore itself. A rotation or
-      // revocation reaches this cache within one JWKS max-age.
-      fetch: async () => Response.json(await keyStoreFor(env, realm.id).publicKeys()),
-      cacheMaxAgeSeconds: config.jwksMaxAgeSeconds,
-    });
-    byRealm.set(realm.id, verifier);
-  }
-  return verifier;
-}
-
-/** Forgets the realm's cached key set, after this isolate rotated or revoked a key. */
-export function dropServerVerifier(env: Env, realm: string): void {
-  verifiersByEnv.get(env)?.delete(realm);
+  return realmKeys(context).verifier();
 }
 
 /** The claims of the request's bearer token; `unauthenticated-user` otherwise. */
