@@ -142,7 +142,7 @@ describe("revocation", () => {
   it("answers 404 key-not-found for an unknown kid", async () => {
     const response = await admin("/admin/keys/not-a-kid", "DELETE");
     expect(response.status).toBe(404);
-    expect(response.json.error).toBe("key-not-found");
+    expect(response.json.error.code).toBe("key-not-found");
   });
 
   it("a verifier whose JWKS fetch is blocked trusts a revoked key for maxStaleSeconds at most, then fails closed", async () => {
@@ -281,7 +281,7 @@ describe("admin authentication", () => {
   ])("refuses a %s x-admin-secret with 401", async (_label, secret) => {
     const response = await api("/admin/keys", { headers: secret === undefined ? {} : { "x-admin-secret": secret } });
     expect(response.status).toBe(401);
-    expect(response.json).toEqual({ status: 401, error: "invalid-admin-secret", message: "Missing or invalid admin secret" });
+    expect(response.json).toEqual({ error: { code: "invalid-admin-secret", status: 401, message: "Missing or invalid admin secret" } });
   });
 
   it("never returns private key material", async () => {

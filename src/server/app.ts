@@ -1,10 +1,10 @@
 /** The Hono app, built once at module scope (style habit 1). */
-import { Hono } from "hono";
+import { Hono, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
 import { createRequestContext, type AppEnv } from "./context";
 import { DEFAULT_REALM } from "./db/schema";
-import { AuthError, tooManyRequests } from "./errors";
+import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
 import { adminKeyRoutes } from "./routes/admin-keys";
@@ -82,17 +82,22 @@ app.route("/", webauthnRoutes);
 app.route("/", adminKeyRoutes);
 app.route("/", devRoutes);
 
-app.notFound((c) => c.json(new AuthError("not-found").toBody(), 404));
+app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
 
-// The only place an error becomes a response (style habit 3).
-// The headers are set here too: an error thrown before the first middleware
-// reached `next()` (a bad setting) never passes back through it.
-app.onError((error, c) => {
+/**
+ * The only place an error becomes a response (style habit 3), in the shape of the
+ * API surface the request was for. An AuthError's reason is logged here and
+ * nowhere sent; anything else is a logged 500.
+ */
+export const answerError: ErrorHandler = (error, c) => {
   if (error instanceof AuthError) {
+    if (error.reason !== null) console.warn(`${c.req.method} ${c.req.path}: ${error.code}: ${error.reason}`);
     if (error.retryAfterSeconds !== null) c.header("retry-after", String(error.retryAfterSeconds));
-    return withAnswerHeaders(c.json(error.toBody(), error.status));
+    return withAnswerHeaders(c.json(renderError(error, errorSurfaceOf(c.req.path)), error.status));
   }
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");
-  return withAnswerHeaders(c.json(internal.toBody(), 500));
-});
+  return withAnswerHeaders(c.json(renderError(internal, errorSurfaceOf(c.req.path)), 500));
+};
+
+app.onError(answerError);

@@ -56,21 +56,35 @@ const ERROR_TABLE = {
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 
-/** Every expected failure; `app.onError` is the only place it becomes a response. */
+export interface AuthErrorOptions {
+  /** For `too-many-requests`: when the client may try again (the `Retry-After` header). */
+  retryAfterSeconds?: number;
+  /**
+   * Why, for the operator: logged by `app.onError`, never sent. (A reason may name
+   * what was checked and how it failed; it must still never carry a secret.)
+   */
+  reason?: string;
+}
+
+/**
+ * Every expected failure; `app.onError` is the only place it becomes a response,
+ * rendered for the API surface it happened on (`renderError`).
+ */
 export class AuthError extends Error {
   readonly code: ErrorCode;
   readonly status: ContentfulStatusCode;
-  /** For `too-many-requests`: when the client may try again (the `Retry-After` header). */
   readonly retryAfterSeconds: number | null;
+  readonly reason: string | null;
 
-  /** `detail` is appended to the table's message; it must never carry a secret. */
-  constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number } = {}) {
+  /** `detail` is appended to the table's message and sent; it must never carry a secret. */
+  constructor(code: ErrorCode, detail?: string, options: AuthErrorOptions = {}) {
     const [status, message] = ERROR_TABLE[code];
     super(detail === undefined ? message : `${message}: ${detail}`);
     this.name = "AuthError";
     this.code = code;
     this.status = status;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+    this.reason = options.reason ?? null;
   }
 
   toBody(): ErrorBody {
@@ -78,10 +92,44 @@ export class AuthError extends Error {
   }
 }
 
+/** The end-user API's error body: the reference spec's `ErrorResponse`. */
 export interface ErrorBody {
   status: number;
   error: ErrorCode;
   message: string;
+}
+
+/** The admin API's error body: ours, a code and a message under `error`. */
+export interface AdminErrorBody {
+  error: { code: ErrorCode; status: number; message: string };
+}
+
+/**
+ * The surfaces an error can be answered on, each with its own shape; the table
+ * above is the single source of codes, statuses and messages for all of them:
+ * - `end-user`: Nhost's `{ status, error, message }`, which its clients parse;
+ * - `admin`: `{ error: { code, status, message } }` (README, "Errors");
+ * - link redirects (`GET /verify`): the browser goes back to the app with `error`
+ *   and `errorDescription` in the query (`errorRedirect`).
+ */
+export type ErrorSurface = "end-user" | "admin";
+
+/** Which surface a request path belongs to. */
+export function errorSurfaceOf(path: string): ErrorSurface {
+  return path === "/admin" || path.startsWith("/admin/") ? "admin" : "end-user";
+}
+
+export function renderError(error: AuthError, surface: ErrorSurface): ErrorBody | AdminErrorBody {
+  if (surface === "admin") return { error: { code: error.code, status: error.status, message: error.message } };
+  return error.toBody();
+}
+
+/** Where a link sends the browser after a failure: `redirectTo` with the spec's `error` and `errorDescription`. */
+export function errorRedirect(redirectTo: string, error: AuthError): string {
+  const target = new URL(redirectTo);
+  target.searchParams.set("error", error.code);
+  target.searchParams.set("errorDescription", error.message);
+  return target.toString();
 }
 
 /** A limit was hit; `retryAfterMs` until it lets the request through, rounded up to whole seconds. */

@@ -9,7 +9,7 @@ import * as z from "zod/mini";
 import type { AppEnv } from "../context";
 import { users } from "../db/schema";
 import { findUserByEmail, findUserById, runBatch } from "../db/users";
-import { AuthError, type ErrorCode } from "../errors";
+import { AuthError, errorRedirect, type ErrorCode } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { boundedString } from "../lib/schema";
 import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF } from "../services/mail/flows";
@@ -114,13 +114,7 @@ export const emailRoutes = new Hono<AppEnv>()
     // A redirect target that is not allowed is refused outright: redirecting to it,
     // even with an error, would make this an open redirector.
     const redirectTo = redirectTarget(config, c.req.query("redirectTo"));
-    const fail = (code: ErrorCode) => {
-      const target = new URL(redirectTo);
-      const error = new AuthError(code);
-      target.searchParams.set("error", code);
-      target.searchParams.set("errorDescription", error.message);
-      return c.redirect(target.toString(), 302);
-    };
+    const fail = (code: ErrorCode) => c.redirect(errorRedirect(redirectTo, new AuthError(code)), 302);
 
     const purpose = LINK_TICKET_PURPOSES.find((candidate) => ticket.startsWith(`${candidate}:`));
     if (purpose === undefined || ticket.length > 512) return fail("invalid-ticket");
