@@ -3,10 +3,10 @@ import { Hono, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
 import { createRequestContext, type AppEnv } from "./context";
-import { DEFAULT_REALM } from "./db/schema";
 import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
+import { defaultRealm, resolveRealm } from "./realm";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
@@ -25,10 +25,10 @@ export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
   const config = configFor(c.env);
-  // Only the default realm exists yet; it is served at the root (design §7).
+  // The default realm until a realm's path says otherwise (below).
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
   const clientIp = clientIpOf(c.req.raw);
-  c.set("context", createRequestContext(c.env, config, { id: DEFAULT_REALM, issuer: config.publicUrl }, clientIp, waitUntil));
+  c.set("context", createRequestContext(c.env, config, defaultRealm(config), clientIp, waitUntil));
   await next();
   const answer = withAnswerHeaders(c.res);
   if (answer !== c.res) c.res = answer;
@@ -68,19 +68,36 @@ app.use(async (c, next) => {
   await next();
 });
 
-app.route("/", systemRoutes);
-app.route("/", emailPasswordRoutes);
-app.route("/", sessionRoutes);
-app.route("/", userRoutes);
-app.route("/", emailRoutes);
-app.route("/", passwordlessEmailRoutes);
-app.route("/", anonymousRoutes);
-app.route("/", patRoutes);
-app.route("/", mfaRoutes);
-app.route("/", passwordlessSmsRoutes);
-app.route("/", webauthnRoutes);
+/**
+ * The end-user API, one sub-app served twice (design §7): for the default realm at
+ * the root, and for realm `r` under `/realms/r`, where every route, the JWKS and
+ * the dev outbox answer for that realm alone.
+ */
+const endUserApi = new Hono<AppEnv>()
+  .route("/", systemRoutes)
+  .route("/", emailPasswordRoutes)
+  .route("/", sessionRoutes)
+  .route("/", userRoutes)
+  .route("/", emailRoutes)
+  .route("/", passwordlessEmailRoutes)
+  .route("/", anonymousRoutes)
+  .route("/", patRoutes)
+  .route("/", mfaRoutes)
+  .route("/", passwordlessSmsRoutes)
+  .route("/", webauthnRoutes)
+  .route("/", devRoutes);
+
+// A realm's path resolves the realm (404 when it does not exist) before any route.
+app.use("/realms/:realm/*", async (c, next) => {
+  const context = c.var.context;
+  const realm = await resolveRealm(context.db, context.config, c.req.param("realm"));
+  c.set("context", { ...context, realm });
+  await next();
+});
+app.route("/realms/:realm", endUserApi);
+app.route("/", endUserApi);
+// The admin API is the deployment's: at the root only.
 app.route("/", adminKeyRoutes);
-app.route("/", devRoutes);
 
 app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
 

@@ -1,0 +1,108 @@
+/**
+ * Realms as a per-request scope (design §7): the end-user API served for the
+ * default realm at the root and for realm `r` under `/realms/r`, with its own
+ * issuer, keys and users; a token of one realm is refused by the other; an unknown
+ * realm answers 404. Driven through `@nhost/nhost-js` with `authUrl` ending in the
+ * realm's path, as an application would.
+ */
+import { createClient } from "@nhost/nhost-js";
+import { MemoryStorage } from "@nhost/nhost-js/session";
+import { env } from "cloudflare:workers";
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT } from "../src/server/config";
+import { GOOD_PASSWORD, api, uniqueEmail, workerFetch } from "./helpers";
+
+const REALM = "acme-realm-test";
+
+beforeAll(async () => {
+  await env.DB.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES (?, ?)").bind(REALM, Date.now()).run();
+});
+
+function clientFor(authUrl: string) {
+  const nhost = createClient({ authUrl, storage: new MemoryStorage() });
+  nhost.auth.pushChainFunction(() => (url, init) => workerFetch(url, init));
+  return nhost;
+}
+
+async function signUpAt(prefix: string, email: string) {
+  const response = await api(`${prefix}/signup/email-password`, { body: { email, password: GOOD_PASSWORD } });
+  expect(response.status, response.text).toBe(200);
+  return response.json.session as { accessToken: string; refreshToken: string; user: { id: string } };
+}
+
+describe("two realms side by side", () => {
+  it("@nhost/nhost-js works with authUrl ending in /realms/{realm}: sign-up, sign-in, GET /user", async () => {
+    const nhost = clientFor(`http://localhost/realms/${REALM}`);
+    const email = uniqueEmail("realm-nhost");
+    const signedUp = await nhost.auth.signUpEmailPassword({ email, password: GOOD_PASSWORD });
+    expect(signedUp.body.session?.user?.email).toBe(email);
+    const signedIn = await nhost.auth.signInEmailPassword({ email, password: GOOD_PASSWORD });
+    expect(decodeJwt(signedIn.body.session!.accessToken).iss).toBe(`http://localhost/realms/${REALM}`);
+    const user = await nhost.auth.getUser();
+    expect(user.body.email).toBe(email);
+  });
+
+  it("one address, two accounts: each realm has its own users", async () => {
+    const email = uniqueEmail("realm-both");
+    const inDefault = await signUpAt("", email);
+    const inRealm = await signUpAt(`/realms/${REALM}`, email);
+    expect(inRealm.user.id).not.toBe(inDefault.user.id);
+    // A password known to one realm signs in only there.
+    expect((await api(`/realms/${REALM}/signin/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(200);
+    const other = uniqueEmail("realm-only-default");
+    await signUpAt("", other);
+    expect((await api(`/realms/${REALM}/signin/email-password`, { body: { email: other, password: GOOD_PASSWORD } })).status).toBe(401);
+  });
+
+  it("each realm has its own issuer and its own keys", async () => {
+    const inDefault = await signUpAt("", uniqueEmail("realm-iss-default"));
+    const inRealm = await signUpAt(`/realms/${REALM}`, uniqueEmail("realm-iss"));
+    expect(decodeJwt(inDefault.accessToken).iss).toBe("http://localhost");
+    expect(decodeJwt(inRealm.accessToken).iss).toBe(`http://localhost/realms/${REALM}`);
+    const defaultKeys = (await api("/.well-known/jwks.json")).json.keys.map((key: { kid: string }) => key.kid);
+    const realmKeys = (await api(`/realms/${REALM}/.well-known/jwks.json`)).json.keys.map((key: { kid: string }) => key.kid);
+    expect(realmKeys.length).toBeGreaterThan(0);
+    expect(realmKeys.filter((kid: string) => defaultKeys.includes(kid))).toEqual([]);
+    expect(realmKeys).toContain(decodeProtectedHeader(inRealm.accessToken).kid);
+  });
+
+  it("a token of one realm is refused by the other, on every route family", async () => {
+    const inDefault = await signUpAt("", uniqueEmail("realm-cross-default"));
+    const inRealm = await signUpAt(`/realms/${REALM}`, uniqueEmail("realm-cross"));
+    for (const [prefix, session] of [
+      [`/realms/${REALM}`, inDefault],
+      ["", inRealm],
+    ] as const) {
+      expect((await api(`${prefix}/user`, { token: session.accessToken })).status).toBe(401);
+      expect((await api(`${prefix}/token/verify`, { body: { token: session.accessToken } })).status).toBe(401);
+      expect((await api(`${prefix}/token`, { body: { refreshToken: session.refreshToken } })).status).toBe(401);
+      expect((await api(`${prefix}/user/password`, { token: session.accessToken, body: { newPassword: "a new long passphrase here" } })).status).toBe(401);
+      expect((await api(`${prefix}/pat`, { token: session.accessToken, body: { expiresAt: new Date(Date.now() + 86_400_000).toISOString() } })).status).toBe(401);
+      expect((await api(`${prefix}/signout`, { token: session.accessToken, body: { all: true } })).status).toBe(401);
+    }
+    // Both still work at home.
+    expect((await api("/user", { token: inDefault.accessToken })).status).toBe(200);
+    expect((await api(`/realms/${REALM}/user`, { token: inRealm.accessToken })).status).toBe(200);
+  });
+
+  it("limits count per realm: failures in one realm do not lock the same address in another", async () => {
+    const email = uniqueEmail("realm-limits");
+    await signUpAt("", email);
+    await signUpAt(`/realms/${REALM}`, email);
+    for (let i = 0; i < RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT; i++) {
+      expect((await api("/signin/email-password", { body: { email, password: "wrong password here" } })).status).toBe(401);
+    }
+    expect((await api("/signin/email-password", { body: { email, password: GOOD_PASSWORD } })).status).toBe(429);
+    expect((await api(`/realms/${REALM}/signin/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(200);
+  });
+
+  it("an unknown, malformed or `default` realm path answers 404 not-found", async () => {
+    for (const path of ["/realms/no-such-realm/healthz", "/realms/default/healthz", "/realms/Upper/healthz", "/realms/-x/healthz", `/realms/${"a".repeat(64)}/healthz`]) {
+      const response = await api(path);
+      expect(response.status, path).toBe(404);
+      expect(response.json).toMatchObject({ error: "not-found" });
+    }
+    expect((await api(`/realms/${REALM}/healthz`)).status).toBe(200);
+  });
+});
