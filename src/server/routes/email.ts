@@ -4,11 +4,10 @@
  * which redeems every link ticket and redirects to the app.
  */
 import { Hono } from "hono";
-import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
-import { users } from "../db/schema";
-import { findUserByEmail, findUserById, runBatch } from "../db/users";
+import { isUniqueViolation } from "../db/unique-violation";
+import { changeEmailStatement, findUserByEmail, findUserById, markEmailVerifiedStatement, runBatch } from "../db/users";
 import { AuthError, type ErrorCode } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { boundedString } from "../lib/schema";
@@ -136,7 +135,6 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user.disabled) return fail("disabled-user");
 
     const userId = user.id;
-    const owned = and(eq(users.realm, realm.id), eq(users.id, userId));
     const now = Date.now();
     const target = new URL(redirectTo);
     target.searchParams.set("type", LINK_TYPE_OF[purpose]);
@@ -152,7 +150,7 @@ export const emailRoutes = new Hono<AppEnv>()
     try {
       await runBatch(db, [...proof, ...effectsOf(purpose, consumed.payload), outcome.statement]);
     } catch (error) {
-      if (purpose === "emailConfirmChange" && String((error as Error)?.message).includes("UNIQUE")) {
+      if (purpose === "emailConfirmChange" && isUniqueViolation(error)) {
         return fail("email-already-in-use");
       }
       throw error;
@@ -168,13 +166,13 @@ export const emailRoutes = new Hono<AppEnv>()
         case "passwordReset":
           // Following the link proves control of the address. (After a reset the app
           // sets the new password with the session this link starts.)
-          return [db.update(users).set({ emailVerified: true, updatedAt: now }).where(owned)];
+          return [markEmailVerifiedStatement(db, realm.id, userId, now)];
         case "emailConfirmChange":
           // The account moves: links mailed to the old address must not act on it.
           return payload === null
             ? []
             : [
-                db.update(users).set({ email: payload, emailVerified: true, updatedAt: now }).where(owned),
+                changeEmailStatement(db, realm.id, userId, payload, now),
                 revokeLinkTicketsStatement(db, realm.id, userId, now),
               ];
       }
