@@ -15,7 +15,7 @@ import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
-import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
+import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
 import { limitMail, reserveCredentialAttempt } from "../limits/limits";
