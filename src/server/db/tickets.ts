@@ -50,6 +50,17 @@ export function insertTicketStatement(db: Database, ticket: NewTicket) {
   return db.insert(tickets).values(ticket);
 }
 
+/** The ticket, while unused and unexpired, of `purpose`. */
+function liveTicket(realm: string, { ticketHash, purpose, now }: { ticketHash: string; purpose: string; now: number }) {
+  return and(
+    eq(tickets.ticketHash, ticketHash),
+    eq(tickets.realm, realm),
+    eq(tickets.purpose, purpose),
+    isNull(tickets.usedAt),
+    gt(tickets.expiresAt, now),
+  );
+}
+
 /**
  * Marks the ticket used, once: the conditional update succeeds for exactly one
  * of two concurrent redemptions, only before expiry and only for its purpose.
@@ -58,20 +69,12 @@ export function insertTicketStatement(db: Database, ticket: NewTicket) {
 export async function consumeTicketRow(
   db: Database,
   realm: string,
-  { ticketHash, purpose, now }: { ticketHash: string; purpose: string; now: number },
+  ticket: { ticketHash: string; purpose: string; now: number },
 ): Promise<{ userId: string; payload: string | null; redirectTo: string | null } | null> {
   const used = await db
     .update(tickets)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(tickets.ticketHash, ticketHash),
-        eq(tickets.realm, realm),
-        eq(tickets.purpose, purpose),
-        isNull(tickets.usedAt),
-        gt(tickets.expiresAt, now),
-      ),
-    )
+    .set({ usedAt: ticket.now })
+    .where(liveTicket(realm, ticket))
     .returning({ userId: tickets.userId, payload: tickets.payload, redirectTo: tickets.redirectTo });
   return used[0] ?? null;
 }
@@ -80,20 +83,8 @@ export async function consumeTicketRow(
 export async function findLiveTicketOwner(
   db: Database,
   realm: string,
-  { ticketHash, purpose, now }: { ticketHash: string; purpose: string; now: number },
+  ticket: { ticketHash: string; purpose: string; now: number },
 ): Promise<string | null> {
-  const found = await db
-    .select({ userId: tickets.userId })
-    .from(tickets)
-    .where(
-      and(
-        eq(tickets.ticketHash, ticketHash),
-        eq(tickets.realm, realm),
-        eq(tickets.purpose, purpose),
-        isNull(tickets.usedAt),
-        gt(tickets.expiresAt, now),
-      ),
-    )
-    .limit(1);
+  const found = await db.select({ userId: tickets.userId }).from(tickets).where(liveTicket(realm, ticket)).limit(1);
   return found[0]?.userId ?? null;
 }

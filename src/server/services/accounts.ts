@@ -6,7 +6,7 @@
 import type { SessionPayload } from "../../shared/api";
 import type { RequestContext } from "../context";
 import { isUniqueViolation } from "../db/unique-violation";
-import { findUserByEmail, findUserByPhone, insertUserStatements, type Statement, type UserWithRoles } from "../db/users";
+import { findUserByEmail, findUserByPhone, insertUserStatements, type NewUser, type Statement, type UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
 import { resolveSignUpOptions, type SignUpOptions } from "../lib/sign-up-options";
 import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-token";
@@ -14,25 +14,14 @@ import { buildSession } from "../tokens/session";
 import { verificationMail } from "./mail/flows";
 import { deliverMail, sendInBackground } from "./mail/send";
 
-/** A user to create in the request's realm; what is left out takes the default of a fresh sign-up. */
-export interface NewAccount {
-  /** A random UUID when absent (a passkey sign-up fixes it earlier: it is the credential's user handle). */
-  id?: string;
-  email: string | null;
-  phoneNumber?: string | null;
-  /** Hashed already (services/passwords.ts); null for an account without a password. */
-  passwordHash: string | null;
-  displayName: string;
-  locale: string;
-  defaultRole: string;
-  roles: string[];
-  metadata: Record<string, unknown>;
-  emailVerified?: boolean;
-  isAnonymous?: boolean;
-  disabled?: boolean;
-  /** Now when absent. */
-  createdAt?: number;
-}
+/**
+ * A user to create in the request's realm (`passwordHash` hashed already, or
+ * null for none); what is left out takes the default of a fresh sign-up: a
+ * random id (a passkey sign-up fixes it earlier: it is the credential's user
+ * handle), created now, unverified, not anonymous, enabled.
+ */
+export type NewAccount = Omit<NewUser, "id" | "realm" | "now" | "emailVerified" | "isAnonymous"> &
+  Partial<Pick<NewUser, "id" | "emailVerified" | "isAnonymous">> & { createdAt?: number };
 
 export interface AccountWrites {
   /** Start the account's first session in the same batch. */
