@@ -6,7 +6,8 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { AuthError, errorRedirect, errorSurfaceOf, renderError } from "../src/server/errors";
-import { api, ADMIN_SECRET, workerFetch } from "./helpers";
+import { api, ADMIN_SECRET, uniqueEmail, workerFetch } from "./helpers";
+import { SoftwareAuthenticator } from "./support/software-authenticator";
 
 describe("one error table, three surfaces", () => {
   it("the end-user API answers Nhost's ErrorResponse", async () => {
@@ -63,6 +64,20 @@ describe("one error table, three surfaces", () => {
     expect(response.status).toBe(400);
     expect(await response.text()).not.toContain("internal reason");
     expect(warn.mock.calls.flat().join(" ")).toContain("the probe's internal reason");
+    warn.mockRestore();
+  });
+
+  it("a refused passkey says so; which check failed is logged, not sent", async () => {
+    const email = uniqueEmail("surface-passkey");
+    const authenticator = new SoftwareAuthenticator("https://app.example.com");
+    const credential = await authenticator.register((await api("/signup/webauthn", { body: { email } })).json);
+    expect((await api("/signup/webauthn/verify", { body: { credential } })).status).toBe(200);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const challenge = await api("/signin/webauthn", { body: { email } });
+    const forged = await authenticator.assert(challenge.json, { origin: "https://evil.example.net" });
+    const refused = await api("/signin/webauthn/verify", { body: { credential: forged } });
+    expect(refused.json).toEqual({ status: 400, error: "invalid-request", message: "The request payload is incorrect: passkey assertion refused" });
+    expect(warn.mock.calls.flat().join(" ")).toMatch(/passkey|origin/i);
     warn.mockRestore();
   });
 });

@@ -97,6 +97,28 @@ describe("two realms side by side", () => {
     expect((await api(`/realms/${REALM}/signin/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(200);
   });
 
+  it("a realm's mail links go to the realm's own /verify and sign in its user there", async () => {
+    const email = uniqueEmail("realm-link");
+    const session = await signUpAt(`/realms/${REALM}`, email);
+    expect((await api(`/realms/${REALM}/signin/passwordless/email`, { body: { email } })).status).toBe(200);
+    let link: string | undefined;
+    for (let attempt = 0; attempt < 100 && link === undefined; attempt++) {
+      const mails = (await api(`/realms/${REALM}/_dev/outbox`)).json.mails as { to: string; links: string[] }[];
+      link = mails.find((mail) => mail.to === email)?.links.find((candidate) => candidate.includes("/verify?"));
+      if (link === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(link).toMatch(new RegExp(`^http://localhost/realms/${REALM}/verify\\?`));
+    // The default realm's outbox does not hold the realm's mail.
+    const defaultMails = (await api("/_dev/outbox")).json.mails as { to: string }[];
+    expect(defaultMails.some((mail) => mail.to === email)).toBe(false);
+    const response = await workerFetch(link!, { redirect: "manual" });
+    expect(response.status).toBe(302);
+    const refreshToken = new URL(response.headers.get("location")!).searchParams.get("refreshToken");
+    const refreshed = await api(`/realms/${REALM}/token`, { body: { refreshToken } });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    expect(refreshed.json.user.id).toBe(session.user.id);
+  });
+
   it("an unknown, malformed or `default` realm path answers 404 not-found", async () => {
     for (const path of ["/realms/no-such-realm/healthz", "/realms/default/healthz", "/realms/Upper/healthz", "/realms/-x/healthz", `/realms/${"a".repeat(64)}/healthz`]) {
       const response = await api(path);

@@ -127,11 +127,12 @@ export async function rotateRefreshToken(db: Database, input: RotationInput): Pr
   };
 }
 
-export async function revokeFamily(db: Database, familyId: string, now: number): Promise<void> {
+/** Ends one session: every token of the family. */
+export async function revokeFamily(db: Database, realm: string, familyId: string, now: number): Promise<void> {
   await db
     .update(refreshTokens)
     .set({ revokedAt: now })
-    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+    .where(and(eq(refreshTokens.realm, realm), eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
 }
 
 export function revokeAllForUserStatement(db: Database, realm: string, userId: string, now: number) {

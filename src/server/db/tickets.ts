@@ -1,4 +1,4 @@
-/** Statements on single-use tickets shared beyond the ticket module. */
+/** Queries of single-use tickets (tokens/tickets.ts makes and redeems them). */
 import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import { tickets } from "./schema";
 import type { Database } from "./users";
@@ -33,4 +33,58 @@ export function revokeLinkTicketsStatement(
         gt(tickets.expiresAt, now),
       ),
     );
+}
+
+export interface NewTicket {
+  ticketHash: string;
+  realm: string;
+  userId: string;
+  purpose: string;
+  payload: string | null;
+  redirectTo: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export function insertTicketStatement(db: Database, ticket: NewTicket) {
+  return db.insert(tickets).values(ticket);
+}
+
+/** The ticket, while unused and unexpired, of `purpose`. */
+function liveTicket(realm: string, { ticketHash, purpose, now }: { ticketHash: string; purpose: string; now: number }) {
+  return and(
+    eq(tickets.ticketHash, ticketHash),
+    eq(tickets.realm, realm),
+    eq(tickets.purpose, purpose),
+    isNull(tickets.usedAt),
+    gt(tickets.expiresAt, now),
+  );
+}
+
+/**
+ * Marks the ticket used, once: the conditional update succeeds for exactly one
+ * of two concurrent redemptions, only before expiry and only for its purpose.
+ * Null when nothing matched.
+ */
+export async function consumeTicketRow(
+  db: Database,
+  realm: string,
+  ticket: { ticketHash: string; purpose: string; now: number },
+): Promise<{ userId: string; payload: string | null; redirectTo: string | null } | null> {
+  const used = await db
+    .update(tickets)
+    .set({ usedAt: ticket.now })
+    .where(liveTicket(realm, ticket))
+    .returning({ userId: tickets.userId, payload: tickets.payload, redirectTo: tickets.redirectTo });
+  return used[0] ?? null;
+}
+
+/** The owner of a live (unused, unexpired) ticket of `purpose`, without using it; null when there is none. */
+export async function findLiveTicketOwner(
+  db: Database,
+  realm: string,
+  ticket: { ticketHash: string; purpose: string; now: number },
+): Promise<string | null> {
+  const found = await db.select({ userId: tickets.userId }).from(tickets).where(liveTicket(realm, ticket)).limit(1);
+  return found[0]?.userId ?? null;
 }

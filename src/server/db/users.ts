@@ -6,6 +6,9 @@ import { userRoles, users, type UserRow } from "./schema";
 
 export type Database = DrizzleD1Database<Record<string, never>>;
 
+/** A statement not yet run, for a caller to put in a batch (one transaction) with others. */
+export type Statement = BatchItem<"sqlite">;
+
 export interface UserWithRoles extends UserRow {
   roles: string[];
 }
@@ -55,6 +58,7 @@ export interface NewUser {
   metadata: Record<string, unknown>;
   emailVerified: boolean;
   isAnonymous: boolean;
+  disabled?: boolean;
   now: number;
 }
 
@@ -79,7 +83,7 @@ export function insertUserStatements(db: Database, user: NewUser) {
     defaultRole: user.defaultRole,
     metadata: JSON.stringify(user.metadata),
     isAnonymous: user.isAnonymous,
-    disabled: false,
+    disabled: user.disabled ?? false,
     activeMfaType: null,
     totpSecretEncrypted: null,
     totpLastStep: null,
@@ -135,6 +139,51 @@ export function markPhoneNumberVerifiedStatement(db: Database, realm: string, us
     .update(users)
     .set({ phoneNumberVerified: true, updatedAt: now })
     .where(and(eq(users.realm, realm), eq(users.id, userId)));
+}
+
+/** An email change confirmed by a link to the new address: the account moves to it, verified. */
+export function changeEmailStatement(db: Database, realm: string, userId: string, email: string, now: number) {
+  return db
+    .update(users)
+    .set({ email, emailVerified: true, updatedAt: now })
+    .where(and(eq(users.realm, realm), eq(users.id, userId)));
+}
+
+/** What an anonymous user becomes; `displayName` and `metadata` are left as they are when absent. */
+export interface Deanonymization {
+  email: string;
+  passwordHash: string | null;
+  defaultRole: string;
+  roles: string[];
+  locale: string;
+  displayName?: string;
+  metadata?: Record<string, unknown>;
+  now: number;
+}
+
+/**
+ * Turns an anonymous user into a regular one, same id (so the same sessions:
+ * the next refresh carries the new roles), in one batch. The update holds only
+ * while the user is still anonymous. Throws the driver's error on a taken
+ * address (see `isUniqueViolation`).
+ */
+export async function deanonymizeUser(db: Database, realm: string, userId: string, change: Deanonymization): Promise<void> {
+  const { roles, displayName, metadata, now, ...columns } = change;
+  await db.batch([
+    db
+      .update(users)
+      .set({
+        ...columns,
+        emailVerified: false,
+        isAnonymous: false,
+        ...(displayName === undefined ? {} : { displayName }),
+        ...(metadata === undefined ? {} : { metadata: JSON.stringify(metadata) }),
+        updatedAt: now,
+      })
+      .where(and(eq(users.realm, realm), eq(users.id, userId), eq(users.isAnonymous, true))),
+    db.delete(userRoles).where(eq(userRoles.userId, userId)),
+    db.insert(userRoles).values(roles.map((role) => ({ userId, role, realm }))),
+  ]);
 }
 
 /** Runs statements assembled at run time (some lists may be empty) as one batch: one transaction. */

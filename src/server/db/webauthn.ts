@@ -1,5 +1,6 @@
 /** Queries of the passkey aggregate: credentials and their single-use challenges. */
 import { and, count, eq, gt, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { insertRefreshTokenIfStatement, type NewRefreshToken } from "./refresh-tokens";
 import { webauthnChallenges, webauthnCredentials } from "./schema";
 import type { Database } from "./users";
 
@@ -36,18 +37,19 @@ export function insertCredentialStatement(db: Database, credential: NewWebauthnC
   return db.insert(webauthnCredentials).values(credential);
 }
 
-/**
- * Records a successful assertion. Conditional on the stored counter still being
- * below the new one (or both zero: authenticators without counters), so two
- * concurrent assertions carrying the same counter cannot both succeed.
- * Returns whether the row changed.
- */
+export async function insertCredential(db: Database, credential: NewWebauthnCredential): Promise<void> {
+  await insertCredentialStatement(db, credential);
+}
+
+/** The column a second registration of the same passkey collides on (see `isUniqueViolation`). */
+export const CREDENTIAL_ID_COLUMN = "webauthn_credentials.id";
+
 /**
  * Records an assertion's counter, only if it increased (or both are 0), and
  * marks the credential with the request's nonce so that the session insert
  * batched after it (see `assertionRecordedBy`) happens exactly when this did.
  */
-export function recordAssertionStatement(
+function recordAssertionStatement(
   db: Database,
   assertion: { realm: string; id: string; newCounter: number; now: number; nonce: string },
 ) {
@@ -65,8 +67,28 @@ export function recordAssertionStatement(
 }
 
 /** True in SQL when the assertion with `nonce` was recorded on credential `id`. */
-export function assertionRecordedBy(id: string, nonce: string): SQL {
+function assertionRecordedBy(id: string, nonce: string): SQL {
   return sql`EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${id} AND ${webauthnCredentials.lastAssertion} = ${nonce})`;
+}
+
+/**
+ * Records a successful assertion and starts the session in one batch. The
+ * record is conditional on the stored counter still being below the new one (or
+ * both zero: authenticators without counters), so two concurrent assertions
+ * carrying the same counter cannot both succeed; the session row exists only if
+ * the record was written. False when it was not.
+ */
+export async function recordAssertionWithSession(
+  db: Database,
+  realm: string,
+  { id, newCounter, now, session }: { id: string; newCounter: number; now: number; session: NewRefreshToken },
+): Promise<boolean> {
+  const nonce = crypto.randomUUID();
+  const [recorded] = await db.batch([
+    recordAssertionStatement(db, { realm, id, newCounter, now, nonce }),
+    insertRefreshTokenIfStatement(db, session, assertionRecordedBy(id, nonce)),
+  ]);
+  return recorded.meta.changes > 0;
 }
 
 export async function deleteCredentialOfUser(db: Database, realm: string, userId: string, id: string): Promise<boolean> {

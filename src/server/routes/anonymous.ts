@@ -4,19 +4,18 @@
  * by email and password or passwordless.
  */
 import { Hono } from "hono";
-import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
-import { userRoles, users } from "../db/schema";
-import { findUserByEmail, insertUserStatements } from "../db/users";
+import { isUniqueViolation } from "../db/unique-violation";
+import { deanonymizeUser, findUserByEmail } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
 import { displayNameSchema, resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "../services/mail/flows";
+import { createAccount } from "../services/accounts";
 import { passwordHasherFor } from "../services/passwords";
-import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
 import { limitMail, limitSignUp } from "../limits/limits";
@@ -39,29 +38,27 @@ const deanonymizeBody = z.strictObject({
 export const anonymousRoutes = new Hono<AppEnv>()
   .post("/signin/anonymous", async (c) => {
     const context = c.var.context;
-    const { config, db, realm } = context;
+    const { config } = context;
     const body = await readJsonBody(c.req.raw, anonymousBody, { optional: true });
     if (!config.anonymousUsersEnabled) throw new AuthError("disabled-endpoint");
     const locale = body.locale ?? config.defaultLocale;
     if (!config.allowedLocales.includes(locale)) throw new AuthError("locale-not-allowed");
     await limitSignUp(context);
-    const inserted = insertUserStatements(db, {
-      id: crypto.randomUUID(),
-      realm: realm.id,
-      email: null,
-      passwordHash: null,
-      displayName: body.displayName ?? "Anonymous User",
-      locale,
-      defaultRole: config.anonymousRole,
-      roles: [config.anonymousRole],
-      metadata: body.metadata ?? {},
-      emailVerified: false,
-      isAnonymous: true,
-      now: Date.now(),
-    });
-    const session = await newSessionToken(context, inserted.row.id);
-    await db.batch([...inserted.statements, session.statement]);
-    return c.json({ session: await buildSession(context, inserted.row, session.issued) });
+    const { user, session } = await createAccount(
+      context,
+      {
+        email: null,
+        passwordHash: null,
+        displayName: body.displayName ?? "Anonymous User",
+        locale,
+        defaultRole: config.anonymousRole,
+        roles: [config.anonymousRole],
+        metadata: body.metadata ?? {},
+        isAnonymous: true,
+      },
+      { startSession: true },
+    );
+    return c.json({ session: await buildSession(context, user, session) });
   })
 
   .post("/user/deanonymize", async (c) => {
@@ -82,35 +79,24 @@ export const anonymousRoutes = new Hono<AppEnv>()
 
     const passwordHash =
       body.signInMethod === "email-password" ? await passwordHasherFor(config).hash(body.password!) : null;
-    const now = Date.now();
-    const owned = and(eq(users.realm, realm.id), eq(users.id, user.id));
-    // Same user id, same sessions: the next refresh carries the new roles.
     try {
-      await db.batch([
-        db
-          .update(users)
-          .set({
-            email: body.email,
-            emailVerified: false,
-            passwordHash,
-            isAnonymous: false,
-            defaultRole: options.value.defaultRole,
-            locale: options.value.locale,
-            ...(options.value.displayName === null ? {} : { displayName: options.value.displayName }),
-            ...(body.options?.metadata === undefined ? {} : { metadata: JSON.stringify(options.value.metadata) }),
-            updatedAt: now,
-          })
-          .where(and(owned, eq(users.isAnonymous, true))),
-        db.delete(userRoles).where(eq(userRoles.userId, user.id)),
-        db.insert(userRoles).values(options.value.roles.map((role) => ({ userId: user.id, role, realm: realm.id }))),
-      ]);
+      await deanonymizeUser(db, realm.id, user.id, {
+        email: body.email,
+        passwordHash,
+        defaultRole: options.value.defaultRole,
+        roles: options.value.roles,
+        locale: options.value.locale,
+        ...(options.value.displayName === null ? {} : { displayName: options.value.displayName }),
+        ...(body.options?.metadata === undefined ? {} : { metadata: options.value.metadata }),
+        now: Date.now(),
+      });
     } catch (error) {
-      if (String((error as Error)?.message).includes("UNIQUE")) throw new AuthError("email-already-in-use");
+      if (isUniqueViolation(error)) throw new AuthError("email-already-in-use");
       throw error;
     }
 
     const account = { id: user.id, email: body.email, displayName: options.value.displayName ?? user.displayName, locale: options.value.locale };
-    const redirectTo = redirectTarget(config, options.value.redirectTo);
+    const redirectTo = redirectTarget(context, options.value.redirectTo);
     // Not concealed: the caller owns this account and just chose the address.
     if (body.signInMethod === "passwordless") {
       await runMailFlow(context, "signinPasswordless", () => magicLinkMail(context, account, body.email, redirectTo), false);

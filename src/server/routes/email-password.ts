@@ -2,16 +2,13 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
-import type { AppEnv, RequestContext } from "../context";
-import { findUserByEmail, insertUserStatements, rehashPasswordStatement } from "../db/users";
+import type { AppEnv } from "../context";
+import { findUserByEmail, rehashPasswordStatement } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { signUp } from "../services/accounts";
 import { passwordHasherFor } from "../services/passwords";
-import { deliverMail, sendInBackground } from "../services/mail/send";
-import { verificationMail } from "../services/mail/flows";
-import { newSessionToken } from "../tokens/refresh-token";
-import { buildSession } from "../tokens/session";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, reserveCredentialAttempt } from "../limits/limits";
@@ -32,10 +29,8 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     await limitSignUp(context);
 
     if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
-    const now = Date.now();
-    const user = {
-      id: crypto.randomUUID(),
-      realm: realm.id,
+    const createdAt = Date.now();
+    const account = {
       email: body.email,
       passwordHash: await passwordHasherFor(config).hash(body.password),
       displayName: options.value.displayName ?? body.email,
@@ -43,24 +38,9 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
       defaultRole: options.value.defaultRole,
       roles: options.value.roles,
       metadata: options.value.metadata,
-      emailVerified: false,
-      isAnonymous: false,
-      now,
+      createdAt,
     };
-    const inserted = insertUserStatements(db, user);
-
-    // With verified emails required there is no session until the address is
-    // confirmed (the verification mail is sent by the email flow).
-    if (config.requireVerifiedEmail) {
-      await batchOrConflict(db, [...inserted.statements]);
-      const redirectTo = options.value.redirectTo ?? config.clientUrl ?? config.publicUrl;
-      const mail = await verificationMail(context, inserted.row, redirectTo);
-      sendInBackground(context, mail.kind, () => deliverMail(context, mail));
-      return c.json({ session: null } satisfies SessionPayload);
-    }
-    const session = await newSessionToken(context, user.id);
-    await batchOrConflict(db, [...inserted.statements, session.statement]);
-    return c.json({ session: await buildSession(context, inserted.row, session.issued) } satisfies SessionPayload);
+    return c.json((await signUp(context, account, { redirectTo: options.value.redirectTo })) satisfies SessionPayload);
   })
 
   .post("/signin/email-password", async (c) => {
@@ -94,15 +74,3 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     await Promise.all([rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]), settled]);
     return c.json((await signInAnswer(context, user, outcome)) satisfies SignInEmailPasswordResponse);
   });
-
-/** Runs a batch; a unique-email race surfaces as `email-already-in-use`, not a 500. */
-async function batchOrConflict(db: RequestContext["db"], statements: Parameters<RequestContext["db"]["batch"]>[0]) {
-  try {
-    await db.batch(statements);
-  } catch (error) {
-    if (String((error as Error)?.message ?? error).includes("UNIQUE constraint failed")) {
-      throw new AuthError("email-already-in-use");
-    }
-    throw error;
-  }
-}

@@ -4,11 +4,10 @@
  * which redeems every link ticket and redirects to the app.
  */
 import { Hono } from "hono";
-import { and, eq } from "drizzle-orm";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
-import { users } from "../db/schema";
-import { findUserByEmail, findUserById, runBatch } from "../db/users";
+import { isUniqueViolation } from "../db/unique-violation";
+import { changeEmailStatement, findUserByEmail, findUserById, markEmailVerifiedStatement, runBatch } from "../db/users";
 import { AuthError, errorRedirect, type ErrorCode } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { boundedString } from "../lib/schema";
@@ -30,9 +29,9 @@ const emailChangeBody = z.strictObject({ newEmail: emailSchema, options: redirec
 export const emailRoutes = new Hono<AppEnv>()
   .post("/user/email/send-verification-email", async (c) => {
     const context = c.var.context;
-    const { config, db, realm } = context;
+    const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, emailWithRedirectBody);
-    const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    const redirectTo = redirectTarget(context, body.options?.redirectTo);
     await limitMail(context, body.email);
     await runMailFlow(context, "emailVerify", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
@@ -49,7 +48,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, emailWithRedirectBody);
-    const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    const redirectTo = redirectTarget(context, body.options?.redirectTo);
     await limitMail(context, body.email);
     await runMailFlow(context, "passwordReset", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
@@ -67,7 +66,7 @@ export const emailRoutes = new Hono<AppEnv>()
         variables: {
           displayName: user.displayName,
           email: body.email,
-          link: ticketLink(config, "passwordReset", ticket, redirectTo),
+          link: ticketLink(context, "passwordReset", ticket, redirectTo),
           ttlMinutes: Math.round(config.passwordResetTtlSeconds / 60),
         },
       };
@@ -81,7 +80,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevationIfKeys(context, claims);
     const body = await readJsonBody(c.req.raw, emailChangeBody);
-    const redirectTo = redirectTarget(config, body.options?.redirectTo);
+    const redirectTo = redirectTarget(context, body.options?.redirectTo);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     if ((await findUserByEmail(db, realm.id, body.newEmail)) !== null) throw new AuthError("email-already-in-use");
@@ -99,7 +98,7 @@ export const emailRoutes = new Hono<AppEnv>()
       variables: {
         displayName: user.displayName,
         email: body.newEmail,
-        link: ticketLink(config, "emailConfirmChange", ticket, redirectTo),
+        link: ticketLink(context, "emailConfirmChange", ticket, redirectTo),
         ttlMinutes: Math.round(config.emailChangeTtlSeconds / 60),
       },
     };
@@ -109,11 +108,11 @@ export const emailRoutes = new Hono<AppEnv>()
 
   .get("/verify", async (c) => {
     const context = c.var.context;
-    const { config, db, realm } = context;
+    const { db, realm } = context;
     const ticket = c.req.query("ticket") ?? "";
     // A redirect target that is not allowed is refused outright: redirecting to it,
     // even with an error, would make this an open redirector.
-    const redirectTo = redirectTarget(config, c.req.query("redirectTo"));
+    const redirectTo = redirectTarget(context, c.req.query("redirectTo"));
     const fail = (code: ErrorCode) => c.redirect(errorRedirect(redirectTo, new AuthError(code)), 302);
 
     const purpose = LINK_TICKET_PURPOSES.find((candidate) => ticket.startsWith(`${candidate}:`));
@@ -130,7 +129,6 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user.disabled) return fail("disabled-user");
 
     const userId = user.id;
-    const owned = and(eq(users.realm, realm.id), eq(users.id, userId));
     const now = Date.now();
     const target = new URL(redirectTo);
     target.searchParams.set("type", LINK_TYPE_OF[purpose]);
@@ -146,7 +144,7 @@ export const emailRoutes = new Hono<AppEnv>()
     try {
       await runBatch(db, [...proof, ...effectsOf(purpose, consumed.payload), outcome.statement]);
     } catch (error) {
-      if (purpose === "emailConfirmChange" && String((error as Error)?.message).includes("UNIQUE")) {
+      if (purpose === "emailConfirmChange" && isUniqueViolation(error)) {
         return fail("email-already-in-use");
       }
       throw error;
@@ -162,13 +160,13 @@ export const emailRoutes = new Hono<AppEnv>()
         case "passwordReset":
           // Following the link proves control of the address. (After a reset the app
           // sets the new password with the session this link starts.)
-          return [db.update(users).set({ emailVerified: true, updatedAt: now }).where(owned)];
+          return [markEmailVerifiedStatement(db, realm.id, userId, now)];
         case "emailConfirmChange":
           // The account moves: links mailed to the old address must not act on it.
           return payload === null
             ? []
             : [
-                db.update(users).set({ email: payload, emailVerified: true, updatedAt: now }).where(owned),
+                changeEmailStatement(db, realm.id, userId, payload, now),
                 revokeLinkTicketsStatement(db, realm.id, userId, now),
               ];
       }

@@ -15,7 +15,7 @@ import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
-import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
+import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
 import { limitMail, reserveCredentialAttempt } from "../limits/limits";
@@ -39,10 +39,9 @@ function checkOptions(context: RequestContext, options: z.infer<typeof signUpOpt
 export const passwordlessEmailRoutes = new Hono<AppEnv>()
   .post("/signin/passwordless/email", async (c) => {
     const context = c.var.context;
-    const { config } = context;
     const body = await readJsonBody(c.req.raw, passwordlessBody);
     const options = checkOptions(context, body.options);
-    const redirectTo = redirectTarget(config, options.redirectTo);
+    const redirectTo = redirectTarget(context, options.redirectTo);
     await limitMail(context, body.email);
     await runMailFlow(context, "signinPasswordless", async () => {
       const user = await findOrCreatePasswordlessUser(context, { email: body.email }, body.options);

@@ -16,7 +16,7 @@ import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { normalizeE164 } from "../lib/phone";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
-import { findOrCreatePasswordlessUser } from "../services/passwordless-accounts";
+import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { smsSenderFor } from "../services/sms";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSms, reserveCredentialAttempt } from "../limits/limits";

@@ -4,11 +4,9 @@
  * `DELETE /pat/:id` revokes one.
  */
 import { Hono } from "hono";
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
-import { insertRefreshTokenIfStatement } from "../db/refresh-tokens";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
-import { personalAccessTokens } from "../db/schema";
+import { findLivePatOwner, insertPat, listUnrevokedPatsOfUser, revokePatOfUser, startSessionWithPat } from "../db/personal-access-tokens";
 import { findUserById } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
@@ -47,12 +45,11 @@ export const patRoutes = new Hono<AppEnv>()
     // A UUID, as the spec's pattern says: 122 random bits, stored only as its hash.
     const personalAccessToken = crypto.randomUUID();
     const id = crypto.randomUUID();
-    await db.insert(personalAccessTokens).values({
+    await insertPat(db, realm.id, {
       id,
-      realm: realm.id,
       userId: user.id,
       tokenHash: await sha256Hex(personalAccessToken),
-      metadata: JSON.stringify(body.metadata ?? {}),
+      metadata: body.metadata ?? {},
       createdAt: now,
       expiresAt,
     });
@@ -62,17 +59,7 @@ export const patRoutes = new Hono<AppEnv>()
   .get("/pat", async (c) => {
     const context = c.var.context;
     const claims = await requireAccessToken(context, c.req.raw);
-    const rows = await context.db
-      .select()
-      .from(personalAccessTokens)
-      .where(
-        and(
-          eq(personalAccessTokens.realm, context.realm.id),
-          eq(personalAccessTokens.userId, claims.sub),
-          isNull(personalAccessTokens.revokedAt),
-        ),
-      )
-      .orderBy(desc(personalAccessTokens.createdAt));
+    const rows = await listUnrevokedPatsOfUser(context.db, context.realm.id, claims.sub);
     return c.json({
       personalAccessTokens: rows.map((row) => ({
         id: row.id,
@@ -87,19 +74,8 @@ export const patRoutes = new Hono<AppEnv>()
   .delete("/pat/:id", async (c) => {
     const context = c.var.context;
     const claims = await requireAccessToken(context, c.req.raw);
-    const revoked = await context.db
-      .update(personalAccessTokens)
-      .set({ revokedAt: Date.now() })
-      .where(
-        and(
-          eq(personalAccessTokens.realm, context.realm.id),
-          eq(personalAccessTokens.id, c.req.param("id")),
-          eq(personalAccessTokens.userId, claims.sub),
-          isNull(personalAccessTokens.revokedAt),
-        ),
-      )
-      .returning({ id: personalAccessTokens.id });
-    if (revoked.length === 0) throw new AuthError("invalid-pat");
+    const revoked = await revokePatOfUser(context.db, context.realm.id, claims.sub, c.req.param("id"), Date.now());
+    if (!revoked) throw new AuthError("invalid-pat");
     return c.json("OK");
   })
 
@@ -111,26 +87,16 @@ export const patRoutes = new Hono<AppEnv>()
     const attempt = await reserveCredentialAttempt(context, null);
     if (!UUID_PATTERN.test(body.personalAccessToken)) throw new AuthError("invalid-pat");
     const now = Date.now();
-    const live = and(
-      eq(personalAccessTokens.realm, realm.id),
-      eq(personalAccessTokens.tokenHash, await sha256Hex(body.personalAccessToken)),
-      isNull(personalAccessTokens.revokedAt),
-      gt(personalAccessTokens.expiresAt, now),
-    );
-    const found = await db.select({ userId: personalAccessTokens.userId }).from(personalAccessTokens).where(live).limit(1);
-    if (found[0] === undefined) throw new AuthError("invalid-pat");
-    const user = await findUserById(db, realm.id, found[0].userId);
+    const tokenHash = await sha256Hex(body.personalAccessToken);
+    const ownerId = await findLivePatOwner(db, realm.id, tokenHash, now);
+    if (ownerId === null) throw new AuthError("invalid-pat");
+    const user = await findUserById(db, realm.id, ownerId);
     if (user === null) throw new AuthError("invalid-pat");
     const settled = attempt.succeeded();
     checkMaySignIn(context.config, user);
-    // One batch: the use is recorded and the session exists only if the token is
-    // still live when the batch runs (a revocation in between wins).
+    // The session exists only if the token is still live when it is written.
     const session = await newSessionToken(context, user.id);
-    const [used] = await db.batch([
-      db.update(personalAccessTokens).set({ lastUsedAt: now }).where(live),
-      insertRefreshTokenIfStatement(db, session.row, sql`EXISTS (SELECT 1 FROM ${personalAccessTokens} WHERE ${live})`),
-    ]);
-    if (used.meta.changes === 0) throw new AuthError("invalid-pat");
+    if (!(await startSessionWithPat(db, realm.id, { tokenHash, now, session: session.row }))) throw new AuthError("invalid-pat");
     await settled;
     return c.json({ session: await buildSession(context, user, session.issued) });
   });

@@ -45,7 +45,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     if (body.refreshToken === undefined) throw new AuthError("invalid-request", "refreshToken or all is required");
     const family = await familyOf(context, body.refreshToken);
     if (family === null) throw new AuthError("invalid-refresh-token");
-    await revokeFamily(context.db, family.familyId, now);
+    await revokeFamily(context.db, context.realm.id, family.familyId, now);
     return c.json("OK");
   })
 

@@ -16,6 +16,10 @@
  * Deletes go in bounded chunks, each its own statement, so a large backlog never
  * becomes one long write that holds the database; what one run leaves, the next
  * one takes.
+ *
+ * Its statements live here rather than in db/: they are this job's own, touch
+ * several aggregates' tables at once and, unlike every db/ function, deliberately
+ * span all realms (expiry is the same everywhere).
  */
 import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";

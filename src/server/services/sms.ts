@@ -5,7 +5,7 @@
  * basic auth; other providers expose compatible endpoints).
  */
 import type { RequestContext } from "../context";
-import { devOutbox } from "../db/schema";
+import { insertOutboxMessage } from "../db/dev-outbox";
 
 export interface SmsMessage {
   to: string;
@@ -51,16 +51,7 @@ export function smsSenderFor(context: RequestContext): SmsSender {
   if (sms.transport === "dev") {
     return {
       async send(message) {
-        await db.insert(devOutbox).values({
-          id: crypto.randomUUID(),
-          realm: realm.id,
-          channel: "sms",
-          recipient: message.to,
-          subject: "SMS",
-          text: message.body,
-          html: "",
-          createdAt: Date.now(),
-        });
+        await insertOutboxMessage(db, realm.id, { channel: "sms", recipient: message.to, subject: "SMS", text: message.body, html: "" });
       },
     };
   }

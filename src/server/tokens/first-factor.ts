@@ -4,18 +4,17 @@
  * `/signin/mfa/totp`. Every first-factor route goes through here, so none can
  * hand out a session past a second factor.
  */
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Session } from "../../shared/api";
 import type { RequestContext } from "../context";
-import type { UserWithRoles } from "../db/users";
+import type { Statement, UserWithRoles } from "../db/users";
 import { newSessionToken, type IssuedRefreshToken } from "./refresh-token";
 import { buildSession } from "./session";
 import { newTicket } from "./tickets";
 
 /** Not yet written: the caller runs `statement` in its own batch, with its other effects. */
 export type FirstFactorOutcome =
-  | { kind: "session"; statement: BatchItem<"sqlite">; issued: IssuedRefreshToken }
-  | { kind: "mfa"; statement: BatchItem<"sqlite">; ticket: string };
+  | { kind: "session"; statement: Statement; issued: IssuedRefreshToken }
+  | { kind: "mfa"; statement: Statement; ticket: string };
 
 export async function afterFirstFactor(context: RequestContext, user: UserWithRoles): Promise<FirstFactorOutcome> {
   if (user.activeMfaType === "totp") {

@@ -95,7 +95,7 @@ export async function rotate(
   }
   // Rotated before the grace window (or its child is gone): a replayed token.
   console.warn(`refresh token reuse detected: revoking session family ${parent.familyId} of user ${user.id}`);
-  await revokeFamily(db, parent.familyId, now);
+  await revokeFamily(db, realm.id, parent.familyId, now);
   throw new AuthError("invalid-refresh-token");
 }
 

@@ -3,11 +3,9 @@
  * the whole string, bound to a purpose and a user, consumed with a conditional
  * update so that two concurrent redemptions cannot both succeed.
  */
-import { and, eq, gt, isNull } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { RequestContext } from "../context";
-import { tickets } from "../db/schema";
-import { revokeLinkTicketsStatement, type LinkTicketPurpose } from "../db/tickets";
+import type { Statement } from "../db/users";
+import { consumeTicketRow, insertTicketStatement, revokeLinkTicketsStatement, type LinkTicketPurpose } from "../db/tickets";
 import { AuthError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 
@@ -25,7 +23,7 @@ export async function newTicket(
 ) {
   const ticket = `${purpose}:${crypto.randomUUID()}`;
   const now = Date.now();
-  const statement = context.db.insert(tickets).values({
+  const statement = insertTicketStatement(context.db, {
     ticketHash: await sha256Hex(ticket),
     realm: context.realm.id,
     userId,
@@ -49,7 +47,7 @@ export async function newLinkTicket(
   userId: string,
   ttlSeconds: number,
   extra: { payload?: string; redirectTo?: string | null } = {},
-): Promise<{ ticket: string; statements: [BatchItem<"sqlite">, BatchItem<"sqlite">] }> {
+): Promise<{ ticket: string; statements: [Statement, Statement] }> {
   const { ticket, statement } = await newTicket(context, purpose, userId, ttlSeconds, extra);
   const voidOlder = revokeLinkTicketsStatement(context.db, context.realm.id, userId, Date.now(), [purpose]);
   return { ticket, statements: [voidOlder, statement] };
@@ -65,20 +63,7 @@ export interface ConsumedTicket {
 export async function consumeTicket(context: RequestContext, purpose: TicketPurpose, ticket: string): Promise<ConsumedTicket> {
   if (!ticket.startsWith(`${purpose}:`)) throw new AuthError("invalid-ticket");
   const now = Date.now();
-  const used = await context.db
-    .update(tickets)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(tickets.ticketHash, await sha256Hex(ticket)),
-        eq(tickets.realm, context.realm.id),
-        eq(tickets.purpose, purpose),
-        isNull(tickets.usedAt),
-        gt(tickets.expiresAt, now),
-      ),
-    )
-    .returning({ userId: tickets.userId, payload: tickets.payload, redirectTo: tickets.redirectTo });
-  const row = used[0];
-  if (row === undefined) throw new AuthError("invalid-ticket");
+  const row = await consumeTicketRow(context.db, context.realm.id, { ticketHash: await sha256Hex(ticket), purpose, now });
+  if (row === null) throw new AuthError("invalid-ticket");
   return row;
 }

@@ -1,7 +1,6 @@
 /** The `dev` transport: mails are kept in D1 and browsed at `/_dev/outbox` and `/_dev/mail`. */
-import { desc, eq } from "drizzle-orm";
+import { insertOutboxMessage, listOutboxMessages } from "../../db/dev-outbox";
 import type { Database } from "../../db/users";
-import { devOutbox } from "../../db/schema";
 import type { Mailer } from "../mailer";
 
 /** How many mails the outbox keeps per realm; older ones are dropped. */
@@ -10,14 +9,12 @@ const OUTBOX_LIMIT = 200;
 export function createDevOutboxMailer(db: Database, realm: string): Mailer {
   return {
     async send(message) {
-      await db.insert(devOutbox).values({
-        id: crypto.randomUUID(),
-        realm,
+      await insertOutboxMessage(db, realm, {
+        channel: "email",
         recipient: message.to,
         subject: message.subject,
         text: message.text,
         html: message.html,
-        createdAt: Date.now(),
       });
     },
   };
@@ -38,12 +35,7 @@ export interface OutboxMail {
 
 /** Newest first. */
 export async function listOutbox(db: Database, realm: string): Promise<OutboxMail[]> {
-  const rows = await db
-    .select()
-    .from(devOutbox)
-    .where(eq(devOutbox.realm, realm))
-    .orderBy(desc(devOutbox.createdAt), desc(devOutbox.id))
-    .limit(OUTBOX_LIMIT);
+  const rows = await listOutboxMessages(db, realm, OUTBOX_LIMIT);
   return rows.map((row) => ({
     id: row.id,
     channel: row.channel,

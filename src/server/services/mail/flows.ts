@@ -2,7 +2,6 @@
  * Pieces the email routes share: redirect targets, ticket links, the
  * conceal-or-answer pattern and passwordless sign-up.
  */
-import type { Config } from "../../config";
 import type { RequestContext } from "../../context";
 import { AuthError } from "../../errors";
 import { isRedirectAllowed } from "../../lib/redirect";
@@ -11,13 +10,18 @@ import { allowedRedirectPrefixes } from "../../lib/sign-up-options";
 import { newLinkTicket, type LinkTicketPurpose } from "../../tokens/tickets";
 import { deliverMail, type OutgoingMail } from "./send";
 
-/** Where a flow sends the browser: the requested URL if allowed, else the app (or this service). */
-export function redirectTarget(config: Config, requested: string | undefined | null): string {
+/** Where a flow sends the browser: the requested URL if allowed, else the app (or the realm's own URL). */
+export function redirectTarget(context: RequestContext, requested: string | undefined | null): string {
   if (requested !== undefined && requested !== null) {
-    if (!isRedirectAllowed(requested, allowedRedirectPrefixes(config))) throw new AuthError("redirectTo-not-allowed");
+    if (!isRedirectAllowed(requested, allowedRedirectPrefixes(context.config))) throw new AuthError("redirectTo-not-allowed");
     return requested;
   }
-  return config.clientUrl ?? config.publicUrl;
+  return defaultRedirect(context);
+}
+
+/** Where a flow sends the browser when the request named no target: the app, else the realm's own URL. */
+export function defaultRedirect(context: RequestContext): string {
+  return context.config.clientUrl ?? context.realm.issuer;
 }
 
 /** The ticket types `GET /verify` names in its `type` parameter (the spec's TicketTypeQuery). */
@@ -29,8 +33,9 @@ export const LINK_TYPE_OF: Record<LinkTicketPurpose, string> = {
 };
 
 /** The link a mail carries: always this service's public URL, which redeems the ticket and redirects. */
-export function ticketLink(config: Config, purpose: LinkTicketPurpose, ticket: string, redirectTo: string): string {
-  const url = new URL(`${config.publicUrl}/verify`);
+export function ticketLink(context: RequestContext, purpose: LinkTicketPurpose, ticket: string, redirectTo: string): string {
+  // The realm's own `/verify`: a ticket is redeemed in the realm that issued it.
+  const url = new URL(`${context.realm.issuer}/verify`);
   url.searchParams.set("ticket", ticket);
   url.searchParams.set("type", LINK_TYPE_OF[purpose]);
   url.searchParams.set("redirectTo", redirectTo);
@@ -67,7 +72,7 @@ export async function verificationMail(
     variables: {
       displayName: user.displayName,
       email: user.email!,
-      link: ticketLink(config, "verifyEmail", ticket, redirectTo),
+      link: ticketLink(context, "verifyEmail", ticket, redirectTo),
       ttlMinutes: Math.round(config.emailVerificationTtlSeconds / 60),
     },
   };
@@ -92,7 +97,7 @@ export async function magicLinkMail(
     variables: {
       displayName: user.displayName,
       email,
-      link: ticketLink(config, "signinPasswordless", ticket, redirectTo),
+      link: ticketLink(context, "signinPasswordless", ticket, redirectTo),
       ttlMinutes: Math.round(config.magicLinkTtlSeconds / 60),
     },
   };

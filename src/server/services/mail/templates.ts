@@ -6,9 +6,8 @@
  * Placeholders are `{{name}}`. In HTML every value is escaped; in the subject and
  * text they are inserted as they are.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { findTemplateOverrides } from "../../db/email-templates";
 import type { Database } from "../../db/users";
-import { emailTemplates } from "../../db/schema";
 
 export type MailKind = "emailVerify" | "emailConfirmChange" | "signinPasswordless" | "passwordReset" | "signinOtp";
 
@@ -105,10 +104,7 @@ function fill(template: string, variables: MailVariables, escape: (value: string
 
 /** The template for `kind` in `locale`: an operator's row, else the built-in one, each falling back to `en`. */
 export async function findTemplate(db: Database, realm: string, kind: MailKind, locale: string): Promise<MailTemplate> {
-  const overrides = await db
-    .select()
-    .from(emailTemplates)
-    .where(and(eq(emailTemplates.realm, realm), eq(emailTemplates.kind, kind), inArray(emailTemplates.locale, [locale, "en"])));
+  const overrides = await findTemplateOverrides(db, realm, kind, [locale, "en"]);
   const override = overrides.find((row) => row.locale === locale) ?? overrides.find((row) => row.locale === "en");
   if (override !== undefined) return override;
   return (BUILT_IN[locale] ?? BUILT_IN.en!)[kind];

@@ -1,0 +1,135 @@
+/**
+ * Account creation: the one way a user row comes to exist, whichever sign-up
+ * made it (email and password, passkey, anonymous, or the passwordless
+ * find-or-create of a magic link, an email code or an SMS code).
+ */
+import type { SessionPayload } from "../../shared/api";
+import type { RequestContext } from "../context";
+import { isUniqueViolation } from "../db/unique-violation";
+import { findUserByEmail, findUserByPhone, insertUserStatements, type NewUser, type Statement, type UserWithRoles } from "../db/users";
+import { AuthError } from "../errors";
+import { resolveSignUpOptions, type SignUpOptions } from "../lib/sign-up-options";
+import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-token";
+import { buildSession } from "../tokens/session";
+import { defaultRedirect, verificationMail } from "./mail/flows";
+import { deliverMail, sendInBackground } from "./mail/send";
+
+/**
+ * A user to create in the request's realm (`passwordHash` hashed already, or
+ * null for none); what is left out takes the default of a fresh sign-up: a
+ * random id (a passkey sign-up fixes it earlier: it is the credential's user
+ * handle), created now, unverified, not anonymous, enabled.
+ */
+export type NewAccount = Omit<NewUser, "id" | "realm" | "now" | "emailVerified" | "isAnonymous"> &
+  Partial<Pick<NewUser, "id" | "emailVerified" | "isAnonymous">> & { createdAt?: number };
+
+export interface AccountWrites {
+  /** Start the account's first session in the same batch. */
+  startSession?: boolean;
+  /** More statements for the same batch (the sign-up's passkey, say). */
+  alsoWrite?: Statement[];
+}
+
+/**
+ * Writes the account, its roles, `alsoWrite` (a passkey, say) and, with
+ * `startSession`, its first session, in one batch: nothing is half-written. The
+ * callers check that the address is free first; two concurrent sign-ups for it
+ * both pass that check and the unique index settles the race: the loser gets
+ * `email-already-in-use` rather than a 500. Any other failure is thrown as it is.
+ */
+export async function createAccount(
+  context: RequestContext,
+  account: NewAccount,
+  writes: AccountWrites & { startSession: true },
+): Promise<{ user: UserWithRoles; session: IssuedRefreshToken }>;
+export async function createAccount(
+  context: RequestContext,
+  account: NewAccount,
+  writes?: AccountWrites & { startSession?: false },
+): Promise<{ user: UserWithRoles; session: null }>;
+export async function createAccount(
+  context: RequestContext,
+  account: NewAccount,
+  { startSession = false, alsoWrite = [] }: AccountWrites = {},
+): Promise<{ user: UserWithRoles; session: IssuedRefreshToken | null }> {
+  const { db, realm } = context;
+  const { id = crypto.randomUUID(), createdAt = Date.now(), emailVerified = false, isAnonymous = false, ...rest } = account;
+  const inserted = insertUserStatements(db, { ...rest, id, realm: realm.id, emailVerified, isAnonymous, now: createdAt });
+  const session = startSession ? await newSessionToken(context, id) : null;
+  try {
+    await db.batch([...inserted.statements, ...alsoWrite, ...(session === null ? [] : [session.statement])]);
+  } catch (error) {
+    if (isUniqueViolation(error, "users.email")) throw new AuthError("email-already-in-use");
+    throw error;
+  }
+  return { user: inserted.row, session: session?.issued ?? null };
+}
+
+/**
+ * Creates the account of a sign-up and answers it as the spec does: with its
+ * session, or, with REQUIRE_VERIFIED_EMAIL, with none until the address is
+ * confirmed (the verification mail, sent in the background, links to
+ * `redirectTo`, else to the app).
+ */
+export async function signUp(
+  context: RequestContext,
+  account: NewAccount & { email: string },
+  { redirectTo, alsoWrite }: { redirectTo: string | null; alsoWrite?: Statement[] },
+): Promise<SessionPayload> {
+  const { config } = context;
+  if (config.requireVerifiedEmail) {
+    const { user } = await createAccount(context, account, { alsoWrite });
+    const mail = await verificationMail(context, user, redirectTo ?? defaultRedirect(context));
+    sendInBackground(context, mail.kind, () => deliverMail(context, mail));
+    return { session: null };
+  }
+  const { user, session } = await createAccount(context, account, { startSession: true, alsoWrite });
+  return { session: await buildSession(context, user, session) };
+}
+
+export type PasswordlessAddress = { email: string } | { phoneNumber: string };
+
+function findByAddress(context: RequestContext, address: PasswordlessAddress): Promise<UserWithRoles | null> {
+  const { db, realm } = context;
+  return "email" in address ? findUserByEmail(db, realm.id, address.email) : findUserByPhone(db, realm.id, address.phoneNumber);
+}
+
+/**
+ * The account behind a passwordless request (magic link, email code, SMS code):
+ * the existing one, or a new one when sign-up is allowed, its address still
+ * unverified (redeeming the link or code verifies it).
+ */
+export async function findOrCreatePasswordlessUser(
+  context: RequestContext,
+  address: PasswordlessAddress,
+  options: SignUpOptions | undefined,
+): Promise<UserWithRoles> {
+  const { config } = context;
+  const existing = await findByAddress(context, address);
+  if (existing !== null) {
+    if (existing.disabled) throw new AuthError("disabled-user");
+    return existing;
+  }
+  if (config.signupDisabled) throw new AuthError("signup-disabled");
+  const resolved = resolveSignUpOptions(options, config);
+  if (!resolved.ok) throw new AuthError(resolved.code);
+  const label = "email" in address ? address.email : address.phoneNumber;
+  try {
+    const { user } = await createAccount(context, {
+      email: "email" in address ? address.email : null,
+      phoneNumber: "phoneNumber" in address ? address.phoneNumber : null,
+      passwordHash: null,
+      displayName: resolved.value.displayName ?? label,
+      locale: resolved.value.locale,
+      defaultRole: resolved.value.defaultRole,
+      roles: resolved.value.roles,
+      metadata: resolved.value.metadata,
+    });
+    return user;
+  } catch (error) {
+    // Two requests for the same new address: the second finds the first's account.
+    const raced = await findByAddress(context, address);
+    if (raced !== null) return raced;
+    throw error;
+  }
+}
