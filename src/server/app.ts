@@ -23,12 +23,15 @@ import { webauthnRoutes } from "./routes/webauthn";
 
 export const app = new Hono<AppEnv>();
 
+/** A user agent is kept with sessions and audit events; any longer is noise or abuse. */
+const USER_AGENT_MAX_LENGTH = 256;
+
 app.use(async (c, next) => {
   const config = configFor(c.env);
   // The default realm until a realm's path says otherwise (below).
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-  const clientIp = clientIpOf(c.req.raw);
-  c.set("context", createRequestContext(c.env, config, defaultRealm(config), clientIp, waitUntil));
+  const client = { ip: clientIpOf(c.req.raw), userAgent: c.req.header("user-agent")?.slice(0, USER_AGENT_MAX_LENGTH) ?? null };
+  c.set("context", createRequestContext(c.env, config, defaultRealm(config), client, waitUntil));
   await next();
   const answer = withAnswerHeaders(c.res);
   if (answer !== c.res) c.res = answer;

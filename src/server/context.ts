@@ -17,13 +17,19 @@ export interface RequestContext {
   realm: Realm;
   /** The client's address (`CF-Connecting-IP`), the subject of per-IP limits. */
   clientIp: string;
+  /** The client's `User-Agent`, capped; recorded with sessions and audit events. */
+  userAgent: string | null;
   /** Work that may finish after the response (mail delivery). */
   waitUntil(promise: Promise<unknown>): void;
 }
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { context: RequestContext };
+  Variables: {
+    context: RequestContext;
+    /** Who called the admin API, once `authenticateAdmin` has run. */
+    admin?: import("./routes/admin/access").AdminActor;
+  };
 }
 
 export type AppContext = Context<AppEnv>;
@@ -32,8 +38,8 @@ export function createRequestContext(
   env: Env,
   config: Config,
   realm: Realm,
-  clientIp: string,
+  client: { ip: string; userAgent: string | null },
   waitUntil: (promise: Promise<unknown>) => void,
 ): RequestContext {
-  return { env, config, db: drizzle(env.DB), realm, clientIp, waitUntil };
+  return { env, config, db: drizzle(env.DB), realm, clientIp: client.ip, userAgent: client.userAgent, waitUntil };
 }

@@ -50,6 +50,7 @@ const ERROR_TABLE = {
   // Ours: the admin API.
   "invalid-admin-secret": [401, "Missing or invalid admin secret"],
   "admin-disabled": [403, "The admin API is disabled: no ADMIN_SECRET is set"],
+  "admin-forbidden": [403, "This admin credential may not do that"],
   "not-found": [404, "Not found"],
   "key-not-found": [404, "No signing key with this kid"],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;

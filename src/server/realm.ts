@@ -26,12 +26,20 @@ export function defaultRealm(config: Config): Realm {
   return { id: DEFAULT_REALM, issuer: config.publicUrl };
 }
 
-/** The realm `id` names, or `not-found`. The default realm needs no lookup. */
-export async function resolveRealm(db: Database, config: Config, id: string | undefined, now = Date.now()): Promise<Realm> {
+/**
+ * The realm `id` names, or `not-found`. The default realm needs no lookup. Its
+ * end-user API is served at the root only (`/realms/default/...` would be a second
+ * name for it, with a second issuer for the same keys); the admin API names it
+ * (`allowDefault`).
+ */
+export async function resolveRealm(
+  db: Database,
+  config: Config,
+  id: string | undefined,
+  { allowDefault = false, now = Date.now() }: { allowDefault?: boolean; now?: number } = {},
+): Promise<Realm> {
   if (id === undefined || id === DEFAULT_REALM) {
-    // The default realm is served at the root; `/realms/default/...` would be a
-    // second name for it, with a second issuer for the same keys.
-    if (id === DEFAULT_REALM) throw new AuthError("not-found");
+    if (id === DEFAULT_REALM && !allowDefault) throw new AuthError("not-found");
     return defaultRealm(config);
   }
   if (!REALM_ID_PATTERN.test(id)) throw new AuthError("not-found");

@@ -12,6 +12,9 @@ export interface NewRefreshToken {
   createdAt: number;
   expiresAt: number;
   sessionExpiresAt: number | null;
+  /** Where the session was started from: the client's address and user agent. */
+  clientIp: string | null;
+  userAgent: string | null;
 }
 
 export function insertRefreshTokenStatement(db: Database, row: NewRefreshToken) {
@@ -24,11 +27,12 @@ export function insertRefreshTokenStatement(db: Database, row: NewRefreshToken) 
  * check passed, in one transaction.
  */
 export function insertRefreshTokenIfStatement(db: Database, row: NewRefreshToken, guard: SQL) {
-  // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at, session_expires_at.
+  // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at,
+  // session_expires_at, client_ip, user_agent.
   return db
     .insert(refreshTokens)
     .select(
-      sql`SELECT ${row.id}, ${row.realm}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL, ${row.sessionExpiresAt} WHERE ${guard}`,
+      sql`SELECT ${row.id}, ${row.realm}, ${row.userId}, ${row.familyId}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL, ${row.sessionExpiresAt}, ${row.clientIp}, ${row.userAgent} WHERE ${guard}`,
     );
 }
 
@@ -91,14 +95,15 @@ export async function rotateRefreshToken(db: Database, input: RotationInput): Pr
   );
   const parentByHash = sql`FROM ${refreshTokens} WHERE ${refreshTokens.realm} = ${realm} AND ${refreshTokens.tokenHash} = ${parentHash}`;
   const [, , rows] = await db.batch([
-    // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at, session_expires_at.
-    // The child inherits the session's absolute end, and expires by it at the latest.
+    // Column order of the table: id, realm, user_id, family_id, token_hash, created_at, expires_at, rotated_at, revoked_at,
+    // session_expires_at, client_ip, user_agent.
+    // The child inherits the session's absolute end, and expires by it at the latest, and where it was started from.
     db
       .insert(refreshTokens)
       .select(
         sql`SELECT ${child.id}, realm, user_id, family_id, ${child.tokenHash}, ${now},
                    CASE WHEN session_expires_at IS NULL THEN ${child.expiresAt} ELSE MIN(${child.expiresAt}, session_expires_at) END,
-                   NULL, NULL, session_expires_at
+                   NULL, NULL, session_expires_at, client_ip, user_agent
             FROM ${refreshTokens}
             WHERE ${parentIsLive} AND (rotated_at IS NULL OR rotated_at >= ${graceStart})`,
       )

@@ -10,6 +10,15 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
 export const realms = sqliteTable("realms", {
   id: text("id").primaryKey(),
   createdAt: integer("created_at").notNull(),
+  displayName: text("display_name").notNull().default(""),
+  /**
+   * JSON object: the realm's overrides of the deployment's settings, by setting
+   * name (`SIGNUP_DISABLED`, ...) with string values, as `[vars]` has them; checked
+   * by the same parser. `{}` for the default realm, whose settings are `[vars]`.
+   */
+  settings: text("settings").notNull().default("{}"),
+  /** Set when an operator deleted the realm: its routes answer 404 while its rows are removed in the background. */
+  deletedAt: integer("deleted_at"),
 });
 
 export const users = sqliteTable(
@@ -92,6 +101,9 @@ export const refreshTokens = sqliteTable(
      * copied from parent to child: no rotation outlives it. Null: no limit.
      */
     sessionExpiresAt: integer("session_expires_at"),
+    /** The client's address and user agent at sign-in, copied to every rotation (the admin API lists sessions with them). */
+    clientIp: text("client_ip"),
+    userAgent: text("user_agent"),
   },
   (table) => [
     uniqueIndex("refresh_tokens_token_hash_unique").on(table.tokenHash),
@@ -239,6 +251,60 @@ export const emailTemplates = sqliteTable(
     html: text("html").notNull(),
   },
   (table) => [primaryKey({ columns: [table.realm, table.kind, table.locale] })],
+);
+
+/**
+ * Admin API keys: bound to one realm, with scopes; the secret is shown once and
+ * only its SHA-256 is kept. `prefix` is the start of the secret, to recognise a
+ * key in a list (the full secret carries a fixed prefix too, for leak scanners).
+ */
+export const adminApiKeys = sqliteTable(
+  "admin_api_keys",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    name: text("name").notNull(),
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    /** JSON array of scopes (`users:read`, `users:write`, ...). */
+    scopes: text("scopes").notNull().default("[]"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (table) => [uniqueIndex("admin_api_keys_hash_unique").on(table.keyHash), index("admin_api_keys_realm_idx").on(table.realm)],
+);
+
+/**
+ * The audit log: sign-ins (success and failure, with the method), sign-ups,
+ * sign-outs, refresh-reuse revocations, factor and password changes, admin actions
+ * and rate-limit hits. Kept for AUDIT_RETENTION_DAYS by the daily purge.
+ */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    type: text("type").notNull(),
+    userId: text("user_id"),
+    /** `user`, `admin-key`, `admin-secret` or `anonymous` (no credential yet, e.g. a failed sign-in). */
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id"),
+    clientIp: text("client_ip"),
+    userAgent: text("user_agent"),
+    /** `success` or `failure`. */
+    outcome: text("outcome").notNull(),
+    /** JSON object: what else the event carries (the sign-in method, the error code...). */
+    detail: text("detail").notNull().default("{}"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [
+    index("audit_events_realm_time_idx").on(table.realm, table.createdAt, table.id),
+    index("audit_events_realm_user_idx").on(table.realm, table.userId, table.createdAt),
+    index("audit_events_realm_type_idx").on(table.realm, table.type, table.createdAt),
+    index("audit_events_created_idx").on(table.createdAt),
+  ],
 );
 
 export type UserRow = typeof users.$inferSelect;

@@ -1,25 +1,17 @@
 /**
  * Admin routes for signing keys: `GET /admin/keys`, `POST /admin/keys/rotate`,
- * `DELETE /admin/keys/:kid`. Authenticated by the `x-admin-secret` header.
+ * `DELETE /admin/keys/:kid`, for the default realm. Authenticated by routes/admin/access.ts.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import type { AppEnv } from "../context";
 import { AuthError } from "../errors";
-import { constantTimeEqualStrings } from "../lib/crypto";
 import { realmKeys } from "../keys/realm-keys";
-
-const requireAdminSecret: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const expected = c.var.context.config.adminSecret;
-  if (expected === null) throw new AuthError("admin-disabled");
-  const presented = c.req.header("x-admin-secret");
-  if (presented === undefined || !(await constantTimeEqualStrings(presented, expected))) {
-    throw new AuthError("invalid-admin-secret");
-  }
-  await next();
-};
+import { authenticateAdmin, requireScope } from "./admin/access";
 
 export const adminKeyRoutes = new Hono<AppEnv>()
-  .use("/admin/*", requireAdminSecret)
+  .use("/admin/*", authenticateAdmin)
+  .use("/admin/keys", requireScope("keys:write"))
+  .use("/admin/keys/*", requireScope("keys:write"))
   .get("/admin/keys", async (c) => c.json({ keys: await realmKeys(c.var.context).list() }))
   // Counters of this KeyStore instance since it last started (leases, JWKS reads):
   // how often isolates had to reach it.

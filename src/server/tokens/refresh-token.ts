@@ -44,6 +44,8 @@ export async function newSessionToken(context: RequestContext, userId: string) {
     createdAt: now,
     expiresAt: sessionExpiresAt === null ? expiresAt : Math.min(expiresAt, sessionExpiresAt),
     sessionExpiresAt,
+    clientIp: context.clientIp,
+    userAgent: context.userAgent,
   };
   const issued: IssuedRefreshToken = { refreshToken, refreshTokenId: row.id, familyId: row.familyId };
   return { issued, row, statement: insertRefreshTokenStatement(context.db, row) };
