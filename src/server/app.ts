@@ -8,6 +8,10 @@ import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
 import { defaultRealm, resolveRealm } from "./realm";
 import { adminKeyRoutes } from "./routes/admin-keys";
+import { adminApiKeyRoutes } from "./routes/admin/api-keys";
+import { adminOpenApiRoutes } from "./routes/admin/openapi";
+import { adminRealmRoutes } from "./routes/admin/realms";
+import { adminRealmSigningKeyRoutes } from "./routes/admin/signing-keys";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
 import { mfaRoutes } from "./routes/mfa";
@@ -100,7 +104,11 @@ app.use("/realms/:realm/*", async (c, next) => {
 app.route("/realms/:realm", endUserApi);
 app.route("/", endUserApi);
 // The admin API is the deployment's: at the root only.
+app.route("/", adminOpenApiRoutes);
 app.route("/", adminKeyRoutes);
+app.route("/", adminRealmRoutes);
+app.route("/", adminApiKeyRoutes);
+app.route("/", adminRealmSigningKeyRoutes);
 
 app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
 

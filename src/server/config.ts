@@ -517,3 +517,91 @@ export function configFor(env: object): Config {
   }
   return config;
 }
+
+/**
+ * The settings a realm may override (README, "Realms"): what shapes its users'
+ * experience and its tokens. Deployment settings and secrets are the operator's
+ * alone (where mail and SMS go, the public URL, every secret, the deployment-wide
+ * SMS cap, how long isolates lease keys) and are not in this list.
+ */
+export const REALM_SETTING_NAMES = [
+  "CLIENT_URL",
+  "ALLOWED_REDIRECT_URLS",
+  "ACCESS_TOKEN_TTL_SECONDS",
+  "REFRESH_TOKEN_TTL_SECONDS",
+  "SESSION_MAX_LIFETIME_SECONDS",
+  "REFRESH_REUSE_GRACE_SECONDS",
+  "KEY_ROTATION_PERIOD_SECONDS",
+  "JWKS_MAX_AGE_SECONDS",
+  "VERIFIER_CACHE_MAX_AGE_SECONDS",
+  "PASSWORD_MIN_LENGTH",
+  "PASSWORD_BLOCK_COMMON",
+  "REQUIRE_VERIFIED_EMAIL",
+  "SIGNUP_DISABLED",
+  "DEFAULT_ROLE",
+  "ALLOWED_ROLES",
+  "DEFAULT_LOCALE",
+  "ALLOWED_LOCALES",
+  "JWT_AUDIENCE",
+  "CORS_ALLOWED_ORIGINS",
+  "EMAIL_VERIFICATION_TTL_SECONDS",
+  "PASSWORD_RESET_TTL_SECONDS",
+  "MAGIC_LINK_TTL_SECONDS",
+  "EMAIL_CHANGE_TTL_SECONDS",
+  "EMAIL_OTP_TTL_SECONDS",
+  "EMAIL_OTP_DIGITS",
+  "OTP_MAX_ATTEMPTS",
+  "CONCEAL_ERRORS",
+  "TOTP_ISSUER",
+  "MFA_TICKET_TTL_SECONDS",
+  "TOTP_MAX_ATTEMPTS_PER_TICKET",
+  "TOTP_MAX_ATTEMPTS_PER_USER",
+  "SMS_OTP_TTL_SECONDS",
+  "ANONYMOUS_USERS_ENABLED",
+  "ANONYMOUS_ROLE",
+  "PAT_MAX_LIFETIME_SECONDS",
+  "WEBAUTHN_ENABLED",
+  "WEBAUTHN_RP_ID",
+  "WEBAUTHN_RP_NAME",
+  "WEBAUTHN_RP_ORIGINS",
+  "WEBAUTHN_CHALLENGE_TTL_SECONDS",
+  "ELEVATION_TTL_SECONDS",
+  "RATE_LIMIT_FAILURES_PER_ACCOUNT",
+  "RATE_LIMIT_FAILURES_PER_IP",
+  "RATE_LIMIT_FAILURE_WINDOW_SECONDS",
+  "RATE_LIMIT_LOCKOUT_MAX_SECONDS",
+  "RATE_LIMIT_EMAILS_PER_RECIPIENT",
+  "RATE_LIMIT_EMAILS_PER_IP",
+  "RATE_LIMIT_EMAIL_WINDOW_SECONDS",
+  "RATE_LIMIT_SMS_PER_NUMBER",
+  "RATE_LIMIT_SMS_PER_IP",
+  "RATE_LIMIT_SMS_WINDOW_SECONDS",
+  "RATE_LIMIT_SIGNUPS_PER_IP",
+  "RATE_LIMIT_SIGNUP_WINDOW_SECONDS",
+] as const satisfies readonly (keyof Env)[];
+export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
+
+/**
+ * Whether `settings` (setting name → string value, as `[vars]` has them) may be a
+ * realm's overrides on top of `env`: every name a realm setting, and the result
+ * parsed by `parseConfig` itself, so a realm can never hold a value the
+ * deployment would refuse at startup.
+ *
+ * @example
+ * const checked = validateRealmSettings(env, { SIGNUP_DISABLED: "true" });
+ * if (!checked.ok) throw new AuthError("invalid-realm-settings", checked.problem);
+ */
+export function validateRealmSettings(env: object, settings: Record<string, string>): { ok: true } | { ok: false; problem: string } {
+  const allowed: readonly string[] = REALM_SETTING_NAMES;
+  const refused = Object.keys(settings).filter((name) => !allowed.includes(name));
+  if (refused.length > 0) {
+    return { ok: false, problem: `${refused.join(", ")}: not a realm setting (deployment settings and secrets apply to every realm)` };
+  }
+  try {
+    parseConfig({ ...(env as RawEnv), ...settings });
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, problem: error.message };
+    throw error;
+  }
+}

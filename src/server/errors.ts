@@ -53,6 +53,9 @@ const ERROR_TABLE = {
   "admin-forbidden": [403, "This admin credential may not do that"],
   "not-found": [404, "Not found"],
   "key-not-found": [404, "No signing key with this kid"],
+  "realm-already-exists": [409, "A realm with this id already exists"],
+  "invalid-realm-settings": [400, "Invalid realm settings"],
+  "default-realm-protected": [409, "The default realm cannot be deleted"],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

@@ -2,6 +2,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { app } from "./app";
 import { purgeExpiredRows } from "./services/purge";
+import { continueRealmDeletionsLogged } from "./services/realm-deletion";
 
 export { KeyStore } from "./keys/key-store";
 export { OneTimeCodes } from "./otp/one-time-codes";
@@ -11,8 +12,12 @@ export { RateLimiter } from "./limits/rate-limiter";
 export default {
   fetch: app.fetch,
 
-  /** The Cron Trigger in wrangler.toml: drops rows that can never be used again. */
+  /**
+   * The Cron Trigger in wrangler.toml: drops rows that can never be used again, and
+   * resumes removing deleted realms (an interrupted removal finishes here).
+   */
   async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(continueRealmDeletionsLogged(env, drizzle(env.DB)));
     ctx.waitUntil(
       purgeExpiredRows(drizzle(env.DB), Date.now()).then(
         (counts) => console.log(`purge: ${JSON.stringify(counts)}`),

@@ -149,6 +149,17 @@ export class KeyStore extends DurableObject<Env> {
     return { jwksReads: this.#jwksReads, leases: this.#leases };
   }
 
+  /**
+   * Forgets every key, the policy and the schedule: the realm was deleted. Its
+   * tokens stop verifying anywhere once caches expire; nothing of it stays stored.
+   */
+  async deleteAll(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#ring = [];
+    this.#policy = null;
+  }
+
   override async alarm(): Promise<void> {
     // No caller, so no policy: the stored one is the realm's, as of the Worker's last
     // call. A ring never given one (made before policies were passed) is left alone

@@ -40,6 +40,8 @@ export interface RealmKeys {
   rotate(requestUrl: string): Promise<KeyDescription[]>;
   /** Revokes `kid` (false when unknown), then drops the copies as `rotate` does. */
   revoke(kid: string, requestUrl: string): Promise<boolean>;
+  /** Wipes the realm's KeyStore and this isolate's copies: the realm was deleted. */
+  deleteAll(): Promise<void>;
 }
 
 interface Lease extends SigningKey {
@@ -113,6 +115,15 @@ export function realmKeys(context: Pick<RequestContext, "env" | "config" | "real
       if (!(await keyStore().revoke(kid, policy))) return false;
       await dropCopies(env, realm.id, requestUrl);
       return true;
+    },
+
+    async deleteAll() {
+      await keyStore().deleteAll();
+      // The edge cache entry is keyed by a request's origin, unknown here; the
+      // realm's routes answer 404 before reaching it, and it expires in one max-age.
+      leases.delete(realm.id);
+      verifiersByEnv.get(env)?.delete(realm.id);
+      jwksCopies.delete(realm.id);
     },
   };
 }

@@ -1,0 +1,139 @@
+/**
+ * Admin API keys (README, "Admin API"): bound to one realm, limited to scopes,
+ * shown once. The secret is `eak_` + 32 random bytes in base64url: the fixed
+ * prefix lets leak scanners recognise one; only its SHA-256 is stored, so a key
+ * is found by its hash and never compared as a secret (style habit 7).
+ */
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import type { AppEnv } from "../../context";
+import {
+  findUsableAdminApiKey,
+  insertAdminApiKey,
+  listAdminApiKeys,
+  recordAdminApiKeyUse,
+  revokeAdminApiKey,
+  type AdminApiKeyRecord,
+} from "../../db/admin-api-keys";
+import { AuthError } from "../../errors";
+import { sha256Hex } from "../../lib/crypto";
+import { toBase64 } from "../../lib/encoding";
+import { readJsonBody } from "../../lib/body";
+import { boundedString } from "../../lib/schema";
+import { ADMIN_SCOPES, adminRealm, authenticateAdmin, requireScope, useAdminKeyLookup, type AdminScope } from "./access";
+import { recordAdminAction } from "./admin-action";
+import type { AdminOperation } from "./operations";
+
+export const ADMIN_API_KEY_PREFIX = "eak_";
+const ADMIN_API_KEY_BYTES = 32;
+/** Characters of the secret after `eak_` kept in clear, to tell keys apart in a list. */
+const LISTED_PREFIX_LENGTH = 8;
+/** `lastUsedAt` is as precise as this: a key used in a loop writes at most once a minute. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const ADMIN_API_KEY_PATTERN = /^eak_[A-Za-z0-9_-]{43}$/;
+
+export const createApiKeyBody = z.object({
+  name: boundedString(1, 100),
+  scopes: z.array(z.enum(ADMIN_SCOPES)).check(z.minLength(1)),
+  /** When the key stops working (ISO 8601, UTC); never when absent. */
+  expiresAt: z.optional(z.iso.datetime()),
+});
+
+function newSecret(): string {
+  const base64 = toBase64(crypto.getRandomValues(new Uint8Array(ADMIN_API_KEY_BYTES)));
+  return ADMIN_API_KEY_PREFIX + base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function describeKey(key: AdminApiKeyRecord) {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    createdAt: new Date(key.createdAt).toISOString(),
+    expiresAt: isoOrNull(key.expiresAt),
+    lastUsedAt: isoOrNull(key.lastUsedAt),
+  };
+}
+
+useAdminKeyLookup(async (context, presented) => {
+  if (!ADMIN_API_KEY_PATTERN.test(presented)) return null;
+  const now = Date.now();
+  const key = await findUsableAdminApiKey(context.db, await sha256Hex(presented), now);
+  if (key === null) return null;
+  context.waitUntil(
+    recordAdminApiKeyUse(context.db, key.id, now, LAST_USED_RESOLUTION_MS).catch((error: unknown) =>
+      console.error(`admin api key: recording a use failed: ${error instanceof Error ? error.message : "unknown error"}`),
+    ),
+  );
+  const scopes = key.scopes.filter((scope): scope is AdminScope => (ADMIN_SCOPES as readonly string[]).includes(scope));
+  return { type: "admin-key", keyId: key.id, realm: key.realm, scopes };
+});
+
+export const adminApiKeyRoutes = new Hono<AppEnv>()
+  .post("/admin/realms/:realm/api-keys", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
+    const body = await readJsonBody(c.req.raw, createApiKeyBody);
+    const admin = c.var.admin;
+    const scopes = [...new Set(body.scopes)];
+    // A key hands on at most what it holds.
+    if (admin?.type === "admin-key") {
+      const missing = scopes.filter((scope) => !admin.scopes.includes(scope));
+      if (missing.length > 0) throw new AuthError("admin-forbidden", `the key does not hold ${missing.join(", ")}`);
+    }
+    const now = Date.now();
+    const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
+    if (expiresAt !== null && expiresAt <= now) throw new AuthError("invalid-request", "expiresAt: must be in the future");
+    const secret = newSecret();
+    const key: AdminApiKeyRecord = {
+      id: crypto.randomUUID(),
+      realm: c.var.context.realm.id,
+      name: body.name,
+      prefix: secret.slice(ADMIN_API_KEY_PREFIX.length, ADMIN_API_KEY_PREFIX.length + LISTED_PREFIX_LENGTH),
+      scopes,
+      createdAt: now,
+      expiresAt,
+      lastUsedAt: null,
+    };
+    await insertAdminApiKey(c.var.context.db, { ...key, keyHash: await sha256Hex(secret) });
+    recordAdminAction(c, "api-key.create", { keyId: key.id, scopes });
+    // The only time the secret leaves: it is not stored.
+    return c.json({ ...describeKey(key), key: secret }, 201);
+  })
+  .get("/admin/realms/:realm/api-keys", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
+    return c.json({ apiKeys: (await listAdminApiKeys(c.var.context.db, c.var.context.realm.id)).map(describeKey) });
+  })
+  .delete("/admin/realms/:realm/api-keys/:id", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
+    const id = c.req.param("id");
+    if (id.length > 64 || !(await revokeAdminApiKey(c.var.context.db, c.var.context.realm.id, id, Date.now()))) {
+      throw new AuthError("not-found");
+    }
+    recordAdminAction(c, "api-key.revoke", { keyId: id });
+    return c.json("OK");
+  });
+
+export const apiKeyOperations: AdminOperation[] = [
+  {
+    method: "post",
+    path: "/admin/realms/{realm}/api-keys",
+    summary: "Create an admin API key of the realm; its secret is answered this once",
+    access: "realm:write",
+    body: createApiKeyBody,
+    response: { status: 201, description: "`{ id, name, prefix, scopes, createdAt, expiresAt, lastUsedAt, key }`" },
+  },
+  {
+    method: "get",
+    path: "/admin/realms/{realm}/api-keys",
+    summary: "List the realm's live admin API keys (never their secrets)",
+    access: "realm:write",
+    response: { status: 200, description: "`{ apiKeys: [{ id, name, prefix, scopes, createdAt, expiresAt, lastUsedAt }] }`" },
+  },
+  {
+    method: "delete",
+    path: "/admin/realms/{realm}/api-keys/{id}",
+    summary: "Revoke an admin API key, at once",
+    access: "realm:write",
+    response: { status: 200, description: '`"OK"`' },
+  },
+];

@@ -1,0 +1,116 @@
+/**
+ * The admin API's OpenAPI 3.1 document (`GET /admin/openapi.json`), generated from
+ * the zod schemas that validate the requests, so the document cannot drift from
+ * what the routes accept. Each admin route module exports its operations; the
+ * document is built from the list in routes/admin/openapi.ts.
+ */
+import type * as z from "zod/mini";
+import { toJSONSchema } from "zod/v4/core";
+import { EDGEAUTH_VERSION } from "../../version";
+import type { AdminScope } from "./access";
+
+/**
+ * Who may call an operation: a scope (the admin secret, or a key of the realm the
+ * route names holding it), `admin-secret` only, or `realm-key` (the secret, or any
+ * key of that realm, whatever its scopes).
+ */
+export type AdminAccess = AdminScope | "admin-secret" | "realm-key";
+
+/** One route of the admin API, as the OpenAPI document describes it. */
+export interface AdminOperation {
+  method: "get" | "post" | "patch" | "delete";
+  /** OpenAPI style: `/admin/realms/{realm}`. */
+  path: string;
+  summary: string;
+  access: AdminAccess;
+  /** The JSON request body's schema, the one the route validates with. */
+  body?: z.ZodMiniType;
+  query?: z.ZodMiniObject;
+  /** The success status and what it answers. */
+  response: { status: number; description: string };
+}
+
+type JsonSchema = Record<string, unknown>;
+
+// Request schemas describe what a client may send: optional fields with defaults are optional.
+function requestSchema(schema: z.ZodMiniType): JsonSchema {
+  const { $schema: _dialect, ...rest } = toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  return rest;
+}
+
+const ERROR_RESPONSE = {
+  description: "An error: `{ error: { code, status, message } }` (README, \"Errors\")",
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: {
+            type: "object",
+            required: ["code", "status", "message"],
+            properties: { code: { type: "string" }, status: { type: "integer" }, message: { type: "string" } },
+          },
+        },
+      },
+    },
+  },
+};
+
+function accessNote(access: AdminAccess): string {
+  if (access === "admin-secret") return "Needs the deployment's ADMIN_SECRET.";
+  if (access === "realm-key") return "Needs the ADMIN_SECRET or any admin API key of the realm.";
+  return `Needs the ADMIN_SECRET or an admin API key of the realm with the \`${access}\` scope.`;
+}
+
+function describe(operation: AdminOperation): JsonSchema {
+  const pathParameters = [...operation.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
+    name: match[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const queryParameters =
+    operation.query === undefined
+      ? []
+      : Object.entries((requestSchema(operation.query).properties ?? {}) as Record<string, JsonSchema>).map(([name, schema]) => ({
+          name,
+          in: "query",
+          required: ((requestSchema(operation.query!).required ?? []) as string[]).includes(name),
+          schema,
+        }));
+  return {
+    summary: operation.summary,
+    description: accessNote(operation.access),
+    "x-edgeauth-access": operation.access,
+    security: [{ adminSecret: [] }, { bearer: [] }],
+    ...(pathParameters.length + queryParameters.length > 0 ? { parameters: [...pathParameters, ...queryParameters] } : {}),
+    ...(operation.body === undefined
+      ? {}
+      : { requestBody: { required: true, content: { "application/json": { schema: requestSchema(operation.body) } } } }),
+    responses: {
+      [String(operation.response.status)]: { description: operation.response.description },
+      default: ERROR_RESPONSE,
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of `operations`. */
+export function openApiDocument(operations: readonly AdminOperation[]): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const operation of operations) {
+    paths[operation.path] ??= {};
+    paths[operation.path]![operation.method] = describe(operation);
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "edgeauth admin API", version: EDGEAUTH_VERSION },
+    components: {
+      securitySchemes: {
+        adminSecret: { type: "apiKey", in: "header", name: "x-admin-secret", description: "The deployment's ADMIN_SECRET" },
+        bearer: { type: "http", scheme: "bearer", description: "The ADMIN_SECRET, or an admin API key (`eak_...`)" },
+      },
+    },
+    paths,
+  };
+}

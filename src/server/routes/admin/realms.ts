@@ -1,0 +1,158 @@
+/**
+ * Realms through the admin API (README, "Admin API"): create, list, read, change
+ * and delete. A realm's settings are overrides of the deployment's `[vars]`, by
+ * setting name, checked by the same parser as `[vars]` (config.ts
+ * `validateRealmSettings`): a realm can never hold a value the deployment would
+ * refuse at startup.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import * as z from "zod/mini";
+import { validateRealmSettings } from "../../config";
+import type { AppEnv, RequestContext } from "../../context";
+import { findRealm, insertRealm, listRealms, markRealmDeleted, updateRealm, type RealmRecord } from "../../db/realms";
+import { DEFAULT_REALM } from "../../db/schema";
+import { AuthError } from "../../errors";
+import { readJsonBody } from "../../lib/body";
+import { boundedString } from "../../lib/schema";
+import { defaultRealm, forgetRealm, REALM_ID_PATTERN } from "../../realm";
+import { continueRealmDeletionsLogged } from "../../services/realm-deletion";
+import { adminRealm, authenticateAdmin, requireAdminSecret, requireScope } from "./access";
+import { recordAdminAction } from "./admin-action";
+import type { AdminOperation } from "./operations";
+
+const DISPLAY_NAME_MAX_LENGTH = 200;
+/** Longer than any setting needs (a list of origins); a cap on what a row holds. */
+const SETTING_VALUE_MAX_LENGTH = 4096;
+
+const settingValue = z.string().check(z.maxLength(SETTING_VALUE_MAX_LENGTH));
+
+export const createRealmBody = z.object({
+  id: z.string().check(z.regex(REALM_ID_PATTERN, "must be a lowercase slug: a-z, 0-9 and -, at most 63 characters")),
+  displayName: z.optional(boundedString(0, DISPLAY_NAME_MAX_LENGTH)),
+  /** Setting name → value, as `[vars]` takes them. */
+  settings: z.optional(z.record(z.string(), settingValue)),
+});
+
+export const updateRealmBody = z.object({
+  displayName: z.optional(boundedString(0, DISPLAY_NAME_MAX_LENGTH)),
+  /** Merged into the realm's settings; a setting set to null goes back to the deployment's value. */
+  settings: z.optional(z.record(z.string(), z.nullable(settingValue))),
+});
+
+function describeRealm(realm: RealmRecord) {
+  return { id: realm.id, displayName: realm.displayName, settings: realm.settings, createdAt: new Date(realm.createdAt).toISOString() };
+}
+
+function checkSettings(env: Env, settings: Record<string, string>): void {
+  const checked = validateRealmSettings(env, settings);
+  if (!checked.ok) throw new AuthError("invalid-realm-settings", checked.problem);
+}
+
+/** Reading one realm: the admin secret, or any key of that realm (its settings hold no secret). */
+const requireKeyOfRealm: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const admin = c.var.admin;
+  if (admin?.type === "admin-key" && admin.realm !== c.var.context.realm.id) {
+    throw new AuthError("admin-forbidden", `the key belongs to realm ${admin.realm}`);
+  }
+  return next();
+};
+
+/** The deployment's own log: a realm's actions about itself would go with its rows. */
+function deploymentLog(context: RequestContext): RequestContext {
+  return { ...context, realm: defaultRealm(context.config) };
+}
+
+export const adminRealmRoutes = new Hono<AppEnv>()
+  .post("/admin/realms", authenticateAdmin, requireAdminSecret, async (c) => {
+    const body = await readJsonBody(c.req.raw, createRealmBody);
+    const context = c.var.context;
+    if (body.id === DEFAULT_REALM) throw new AuthError("realm-already-exists", DEFAULT_REALM);
+    const settings = body.settings ?? {};
+    checkSettings(c.env, settings);
+    const realm: RealmRecord = { id: body.id, displayName: body.displayName ?? "", settings, createdAt: Date.now() };
+    // A realm still being deleted keeps its id until its rows are gone.
+    if (!(await insertRealm(context.db, realm))) throw new AuthError("realm-already-exists", body.id);
+    forgetRealm(realm.id);
+    recordAdminAction(c, "realm.create", { realm: realm.id, settings: Object.keys(settings) }, deploymentLog(context));
+    return c.json(describeRealm(realm), 201);
+  })
+  .get("/admin/realms", authenticateAdmin, requireAdminSecret, async (c) => {
+    return c.json({ realms: (await listRealms(c.var.context.db)).map(describeRealm) });
+  })
+  .get("/admin/realms/:realm", authenticateAdmin, adminRealm, requireKeyOfRealm, async (c) => {
+    const realm = await findRealm(c.var.context.db, c.var.context.realm.id);
+    if (realm === null) throw new AuthError("not-found");
+    return c.json(describeRealm(realm));
+  })
+  .patch("/admin/realms/:realm", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
+    const body = await readJsonBody(c.req.raw, updateRealmBody);
+    const context = c.var.context;
+    const current = await findRealm(context.db, context.realm.id);
+    if (current === null) throw new AuthError("not-found");
+    let settings: Record<string, string> | undefined;
+    if (body.settings !== undefined) {
+      if (current.id === DEFAULT_REALM) {
+        throw new AuthError("invalid-realm-settings", "the default realm's settings are the deployment's [vars]; change them there");
+      }
+      settings = { ...current.settings };
+      for (const [name, value] of Object.entries(body.settings)) {
+        if (value === null) delete settings[name];
+        else settings[name] = value;
+      }
+      checkSettings(c.env, settings);
+    }
+    if (!(await updateRealm(context.db, current.id, { displayName: body.displayName, settings }))) throw new AuthError("not-found");
+    recordAdminAction(c, "realm.update", { realm: current.id, settings: Object.keys(body.settings ?? {}) });
+    return c.json(describeRealm({ ...current, displayName: body.displayName ?? current.displayName, settings: settings ?? current.settings }));
+  })
+  .delete("/admin/realms/:realm", authenticateAdmin, requireAdminSecret, adminRealm, async (c) => {
+    const context = c.var.context;
+    const id = context.realm.id;
+    if (id === DEFAULT_REALM) throw new AuthError("default-realm-protected");
+    if (!(await markRealmDeleted(context.db, id, Date.now()))) throw new AuthError("not-found");
+    forgetRealm(id);
+    recordAdminAction(c, "realm.delete", { realm: id }, deploymentLog(context));
+    // Its rows and keys go in the background; the daily purge resumes an interrupted run.
+    context.waitUntil(continueRealmDeletionsLogged(context.env, context.db));
+    return c.json({ id, status: "deleting" }, 202);
+  });
+
+export const realmOperations: AdminOperation[] = [
+  {
+    method: "post",
+    path: "/admin/realms",
+    summary: "Create a realm",
+    access: "admin-secret",
+    body: createRealmBody,
+    response: { status: 201, description: "The realm: `{ id, displayName, settings, createdAt }`" },
+  },
+  {
+    method: "get",
+    path: "/admin/realms",
+    summary: "List the realms, the default one first",
+    access: "admin-secret",
+    response: { status: 200, description: "`{ realms: [{ id, displayName, settings, createdAt }] }`" },
+  },
+  {
+    method: "get",
+    path: "/admin/realms/{realm}",
+    summary: "Read a realm",
+    access: "realm-key",
+    response: { status: 200, description: "The realm: `{ id, displayName, settings, createdAt }`" },
+  },
+  {
+    method: "patch",
+    path: "/admin/realms/{realm}",
+    summary: "Rename a realm or change its settings (merged; null removes an override)",
+    access: "realm:write",
+    body: updateRealmBody,
+    response: { status: 200, description: "The realm as changed" },
+  },
+  {
+    method: "delete",
+    path: "/admin/realms/{realm}",
+    summary: "Delete a realm: its routes answer 404 at once, its users, data and keys are removed in the background",
+    access: "admin-secret",
+    response: { status: 202, description: "`{ id, status: \"deleting\" }`" },
+  },
+];
