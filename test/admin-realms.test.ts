@@ -3,10 +3,11 @@
  * delete; settings checked by the same parser as `[vars]`; a deleted realm 404s at
  * once and its rows and keys go in bounded, resumable runs.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
+import worker from "../src/server/index";
 import { continueRealmDeletions } from "../src/server/services/realm-deletion";
 import { ADMIN_SECRET, GOOD_PASSWORD, api, uniqueEmail } from "./helpers";
 
@@ -186,5 +187,16 @@ describe("deleting realms", () => {
     await continueRealmDeletions(env, drizzle(env.DB));
     expect(await countRows("users", kept)).toBe(1);
     expect((await api(`/realms/${kept}/healthz`)).status).toBe(200);
+  });
+
+  it("the daily Cron Trigger finishes a deletion left unfinished", async () => {
+    const id = await createRealm();
+    expect((await api(`/realms/${id}/signup/email-password`, { body: { email: uniqueEmail("cron"), password: GOOD_PASSWORD } })).status).toBe(200);
+    await env.DB.prepare("UPDATE realms SET deleted_at = ? WHERE id = ?").bind(Date.now(), id).run();
+    const ctx = createExecutionContext();
+    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: "0 3 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await countRows("users", id)).toBe(0);
+    expect(await env.DB.prepare("SELECT id FROM realms WHERE id = ?").bind(id).first()).toBeNull();
   });
 });
