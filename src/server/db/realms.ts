@@ -86,42 +86,52 @@ export async function markRealmDeleted(db: Database, id: string, now: number): P
 }
 
 /** Realms marked deleted whose rows are still being removed, oldest first. */
-export async function deletedRealmIds(db: Database, limit: number): Promise<string[]> {
+export async function deletedRealms(db: Database, limit: number): Promise<{ id: string; deletedAt: number }[]> {
   const rows = await db
-    .select({ id: realms.id })
+    .select({ id: realms.id, deletedAt: realms.deletedAt })
     .from(realms)
     .where(isNotNull(realms.deletedAt))
     .orderBy(asc(realms.deletedAt))
     .limit(limit);
-  return rows.map((row) => row.id);
+  return rows.map((row) => ({ id: row.id, deletedAt: row.deletedAt! }));
 }
+
+type RealmTable = SQLiteTable & { realm: typeof users.realm };
+type UserOwnedTable = RealmTable & { userId: typeof refreshTokens.userId };
 
 /**
  * The tables holding a realm's rows, in the order a deletion empties them: rows
- * that point at users before the users (whose `realm` references `realms`).
+ * that point at users before the users (whose `realm` references `realms`). Rows
+ * owned by a user are found through the user (their `user_id` is indexed; their
+ * `realm` is not); the others by `realm`.
  */
-export const REALM_OWNED_TABLES: { name: string; table: SQLiteTable & { realm: typeof users.realm } }[] = [
-  { name: "refresh_tokens", table: refreshTokens },
-  { name: "tickets", table: tickets },
-  { name: "personal_access_tokens", table: personalAccessTokens },
-  { name: "webauthn_credentials", table: webauthnCredentials },
-  { name: "webauthn_challenges", table: webauthnChallenges },
-  { name: "user_roles", table: userRoles },
-  { name: "dev_outbox", table: devOutbox },
-  { name: "email_templates", table: emailTemplates },
-  { name: "admin_api_keys", table: adminApiKeys },
-  { name: "audit_events", table: auditEvents },
-  { name: "users", table: users },
+export const REALM_OWNED_TABLES: ({ name: string } & ({ ownedBy: "user"; table: UserOwnedTable } | { ownedBy: "realm"; table: RealmTable }))[] = [
+  { name: "refresh_tokens", ownedBy: "user", table: refreshTokens },
+  { name: "tickets", ownedBy: "user", table: tickets },
+  { name: "personal_access_tokens", ownedBy: "user", table: personalAccessTokens },
+  { name: "webauthn_credentials", ownedBy: "user", table: webauthnCredentials },
+  { name: "user_roles", ownedBy: "user", table: userRoles },
+  { name: "webauthn_challenges", ownedBy: "realm", table: webauthnChallenges },
+  { name: "dev_outbox", ownedBy: "realm", table: devOutbox },
+  { name: "email_templates", ownedBy: "realm", table: emailTemplates },
+  { name: "admin_api_keys", ownedBy: "realm", table: adminApiKeys },
+  { name: "audit_events", ownedBy: "realm", table: auditEvents },
+  { name: "users", ownedBy: "realm", table: users },
 ] as never;
 
 /**
- * Deletes at most `chunkRows` of the deleted realm's rows from `table`; answers how
- * many went. Bounded, so that a large realm never becomes one long write. Only a
- * realm marked deleted is touched: the check is in the statement, not the caller.
+ * Deletes at most `chunkRows` of the deleted realm's rows from `target`; answers
+ * how many went. Bounded, so that a large realm never becomes one long write. Only
+ * a realm marked deleted is touched: the check is in the statement, not the caller.
  */
-export async function deleteDeletedRealmRows(db: Database, realm: string, table: SQLiteTable & { realm: typeof users.realm }, chunkRows: number): Promise<number> {
+export async function deleteDeletedRealmRows(db: Database, realm: string, target: (typeof REALM_OWNED_TABLES)[number], chunkRows: number): Promise<number> {
+  const { table } = target;
+  const owned =
+    target.ownedBy === "user"
+      ? sql`${target.table.userId} IN (SELECT ${users.id} FROM ${users} WHERE ${users.realm} = ${realm})`
+      : sql`${table.realm} = ${realm}`;
   const result = await db.run(sql`DELETE FROM ${table} WHERE rowid IN (
-    SELECT rowid FROM ${table} WHERE ${table.realm} = ${realm}
+    SELECT rowid FROM ${table} WHERE ${owned}
       AND EXISTS (SELECT 1 FROM ${realms} WHERE ${realms.id} = ${realm} AND ${realms.deletedAt} IS NOT NULL)
     LIMIT ${chunkRows})`);
   return result.meta.changes;

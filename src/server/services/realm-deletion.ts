@@ -5,11 +5,19 @@
  * after the delete and again by the daily purge: a run cut short (a Worker's time
  * limit, an isolate recycled) leaves the realm marked, and the next run resumes
  * where it stopped. Every step is idempotent, so two runs at once do no harm.
+ *
+ * Other isolates trust their cached "the realm exists" for up to
+ * REALM_CACHE_SECONDS after the delete, and may sign a user in meanwhile. So the
+ * keys and the `realms` row go only once that bound has passed (by the daily run,
+ * when the delete's own run came earlier): a key leased late would otherwise make
+ * the KeyStore a fresh ring nobody wipes, and a user added late would hold the
+ * row (its `realm` references it) until the rows are swept again.
  */
 import { configFor } from "../config";
-import { deleteDeletedRealmRow, deleteDeletedRealmRows, deletedRealmIds, REALM_OWNED_TABLES } from "../db/realms";
+import { deleteDeletedRealmRow, deleteDeletedRealmRows, deletedRealms, REALM_OWNED_TABLES } from "../db/realms";
 import type { Database } from "../db/users";
 import { realmKeys } from "../keys/realm-keys";
+import { REALM_CACHE_SECONDS } from "../realm";
 
 export const REALM_DELETION_CHUNK_ROWS = 500;
 /** Per table per run: 50,000 rows; a bigger realm takes more runs. */
@@ -17,7 +25,8 @@ const REALM_DELETION_MAX_CHUNKS_PER_TABLE = 100;
 /** Deleted realms handled per run, oldest first. */
 const REALM_DELETION_MAX_REALMS = 10;
 
-export interface RealmDeletionLimits {
+export interface RealmDeletionOptions {
+  now: number;
   chunkRows: number;
   maxChunksPerTable: number;
 }
@@ -25,14 +34,16 @@ export interface RealmDeletionLimits {
 export interface RealmDeletionProgress {
   /** Realms removed for good in this run. */
   finished: string[];
-  /** Realms with rows left for the next run. */
+  /** Realms with rows left, or deleted too recently to remove their keys and row: for the next run. */
   pending: string[];
   /** Rows deleted, by table. */
   rows: Record<string, number>;
 }
 
 /**
- * Continues removing every realm marked deleted, within `limits`.
+ * Continues removing the realms marked deleted, within the chunk bounds; `now` is
+ * injectable for tests. A realm that fails is logged and left for the next run;
+ * the others go on.
  *
  * @example
  * context.waitUntil(continueRealmDeletions(env, db));
@@ -40,38 +51,47 @@ export interface RealmDeletionProgress {
 export async function continueRealmDeletions(
   env: Env,
   db: Database,
-  limits: RealmDeletionLimits = { chunkRows: REALM_DELETION_CHUNK_ROWS, maxChunksPerTable: REALM_DELETION_MAX_CHUNKS_PER_TABLE },
+  options: Partial<RealmDeletionOptions> = {},
 ): Promise<RealmDeletionProgress> {
+  const {
+    now = Date.now(),
+    chunkRows = REALM_DELETION_CHUNK_ROWS,
+    maxChunksPerTable = REALM_DELETION_MAX_CHUNKS_PER_TABLE,
+  } = options;
   const progress: RealmDeletionProgress = { finished: [], pending: [], rows: {} };
-  for (const realm of await deletedRealmIds(db, REALM_DELETION_MAX_REALMS)) {
-    let emptied = true;
-    for (const { name, table } of REALM_OWNED_TABLES) {
-      let tableEmptied = false;
-      for (let chunk = 0; chunk < limits.maxChunksPerTable; chunk++) {
-        const deleted = await deleteDeletedRealmRows(db, realm, table, limits.chunkRows);
-        progress.rows[name] = (progress.rows[name] ?? 0) + deleted;
-        if (deleted < limits.chunkRows) {
-          tableEmptied = true;
-          break;
-        }
+  for (const { id: realm, deletedAt } of await deletedRealms(db, REALM_DELETION_MAX_REALMS)) {
+    try {
+      const emptied = await deleteRowsOf(db, realm, chunkRows, maxChunksPerTable, progress.rows);
+      if (!emptied || deletedAt > now - REALM_CACHE_SECONDS * 1000) {
+        progress.pending.push(realm);
+        continue;
       }
-      // Users go last and their rows first: stop at a table left unfinished.
-      if (!tableEmptied) {
-        emptied = false;
-        break;
-      }
-    }
-    if (!emptied) {
+      // Keys before the row: while the row stays marked, a later run retries the wipe.
+      const config = configFor(env);
+      await realmKeys({ env, config, realm: { id: realm, issuer: `${config.publicUrl}/realms/${realm}` } }).deleteAll();
+      await deleteDeletedRealmRow(db, realm);
+      progress.finished.push(realm);
+    } catch (error) {
+      console.error(`realm deletion: realm ${realm}: ${error instanceof Error ? error.message : "unknown error"}`);
       progress.pending.push(realm);
-      continue;
     }
-    // Keys before the row: while the row stays marked, a later run retries the wipe.
-    const config = configFor(env);
-    await realmKeys({ env, config, realm: { id: realm, issuer: `${config.publicUrl}/realms/${realm}` } }).deleteAll();
-    await deleteDeletedRealmRow(db, realm);
-    progress.finished.push(realm);
   }
   return progress;
+}
+
+/** Whether every row of `realm` is gone, within the bounds; adds what went to `rows`. */
+async function deleteRowsOf(db: Database, realm: string, chunkRows: number, maxChunksPerTable: number, rows: Record<string, number>): Promise<boolean> {
+  for (const target of REALM_OWNED_TABLES) {
+    let tableEmptied = false;
+    for (let chunk = 0; chunk < maxChunksPerTable && !tableEmptied; chunk++) {
+      const deleted = await deleteDeletedRealmRows(db, realm, target, chunkRows);
+      rows[target.name] = (rows[target.name] ?? 0) + deleted;
+      tableEmptied = deleted < chunkRows;
+    }
+    // Users go last and their rows first: stop at a table left unfinished.
+    if (!tableEmptied) return false;
+  }
+  return true;
 }
 
 /** `continueRealmDeletions` for `waitUntil`: logs the outcome, never throws. */

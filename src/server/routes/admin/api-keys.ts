@@ -63,11 +63,13 @@ useAdminKeyLookup(async (context, presented) => {
   const now = Date.now();
   const key = await findUsableAdminApiKey(context.db, await sha256Hex(presented), now);
   if (key === null) return null;
-  context.waitUntil(
-    recordAdminApiKeyUse(context.db, key.id, now, LAST_USED_RESOLUTION_MS).catch((error: unknown) =>
-      console.error(`admin api key: recording a use failed: ${error instanceof Error ? error.message : "unknown error"}`),
-    ),
-  );
+  if (key.lastUsedAt === null || key.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
+    context.waitUntil(
+      recordAdminApiKeyUse(context.db, key.id, now, LAST_USED_RESOLUTION_MS).catch((error: unknown) =>
+        console.error(`admin api key: recording a use failed: ${error instanceof Error ? error.message : "unknown error"}`),
+      ),
+    );
+  }
   const scopes = key.scopes.filter((scope): scope is AdminScope => (ADMIN_SCOPES as readonly string[]).includes(scope));
   return { type: "admin-key", keyId: key.id, realm: key.realm, scopes };
 });
