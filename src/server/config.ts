@@ -578,7 +578,7 @@ export const REALM_SETTING_NAMES = [
   "RATE_LIMIT_SMS_WINDOW_SECONDS",
   "RATE_LIMIT_SIGNUPS_PER_IP",
   "RATE_LIMIT_SIGNUP_WINDOW_SECONDS",
-] as const satisfies readonly (keyof Env)[];
+] as const;
 export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
 
 /**
