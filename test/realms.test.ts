@@ -9,8 +9,9 @@ import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT } from "../src/server/config";
+import { REALM_CACHE_SECONDS } from "../src/server/realm";
 import { GOOD_PASSWORD, api, uniqueEmail, workerFetch } from "./helpers";
 
 const REALM = "acme-realm-test";
@@ -18,6 +19,8 @@ const REALM = "acme-realm-test";
 beforeAll(async () => {
   await env.DB.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES (?, ?)").bind(REALM, Date.now()).run();
 });
+
+afterEach(() => vi.useRealTimers());
 
 function clientFor(authUrl: string) {
   const nhost = createClient({ authUrl, storage: new MemoryStorage() });
@@ -126,5 +129,44 @@ describe("two realms side by side", () => {
       expect(response.json).toMatchObject({ error: "not-found" });
     }
     expect((await api(`/realms/${REALM}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("a realm's own settings", () => {
+  const SETTINGS_REALM = "settings-realm-test";
+
+  it("override the deployment's for that realm alone, and a change is seen within the cache bound", async () => {
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(SETTINGS_REALM, Date.now(), JSON.stringify({ ACCESS_TOKEN_TTL_SECONDS: "120" }))
+      .run();
+    const session = await signUpAt(`/realms/${SETTINGS_REALM}`, uniqueEmail("realm-settings"));
+    const claims = decodeJwt(session.accessToken);
+    expect(claims.exp! - claims.iat!).toBe(120);
+    // The default realm keeps the deployment's lifetime.
+    const inDefault = decodeJwt((await signUpAt("", uniqueEmail("realm-settings-default"))).accessToken);
+    expect(inDefault.exp! - inDefault.iat!).toBe(900);
+
+    // An operator turns sign-up off for the realm: within REALM_CACHE_SECONDS every isolate refuses sign-ups.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    await env.DB.prepare("UPDATE realms SET settings = ? WHERE id = ?").bind(JSON.stringify({ SIGNUP_DISABLED: "true" }), SETTINGS_REALM).run();
+    vi.setSystemTime(t0 + (REALM_CACHE_SECONDS + 1) * 1000);
+    const refused = await api(`/realms/${SETTINGS_REALM}/signup/email-password`, { body: { email: uniqueEmail("realm-off"), password: GOOD_PASSWORD } });
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.json.error).toBe("signup-disabled");
+    expect((await api("/signup/email-password", { body: { email: uniqueEmail("realm-on"), password: GOOD_PASSWORD } })).status).toBe(200);
+  });
+
+  it("a deleted realm answers 404 once the cache bound has passed", async () => {
+    const doomed = "deleted-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at) VALUES (?, ?)").bind(doomed, Date.now()).run();
+    expect((await api(`/realms/${doomed}/healthz`)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    await env.DB.prepare("UPDATE realms SET deleted_at = ? WHERE id = ?").bind(t0, doomed).run();
+    vi.setSystemTime(t0 + (REALM_CACHE_SECONDS + 1) * 1000);
+    expect((await api(`/realms/${doomed}/healthz`)).status).toBe(404);
   });
 });

@@ -6,7 +6,7 @@ import { createRequestContext, type AppEnv } from "./context";
 import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
-import { defaultRealm, resolveRealm } from "./realm";
+import { configForRealm, defaultRealm, resolveRealm } from "./realm";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
@@ -94,7 +94,7 @@ const endUserApi = new Hono<AppEnv>()
 app.use("/realms/:realm/*", async (c, next) => {
   const context = c.var.context;
   const realm = await resolveRealm(context.db, context.config, c.req.param("realm"));
-  c.set("context", { ...context, realm });
+  c.set("context", { ...context, realm, config: configForRealm(c.env, context.config, realm) });
   await next();
 });
 app.route("/realms/:realm", endUserApi);

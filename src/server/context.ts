@@ -8,6 +8,8 @@ export interface Realm {
   id: string;
   /** The `iss` of this realm's access tokens. */
   issuer: string;
+  /** The realm's overrides of the deployment's settings, by setting name (`{}` for the default realm). */
+  overrides: Readonly<Record<string, string>>;
 }
 
 export interface RequestContext {

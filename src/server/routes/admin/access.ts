@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../context";
 import { AuthError } from "../../errors";
 import { constantTimeEqualStrings } from "../../lib/crypto";
-import { resolveRealm } from "../../realm";
+import { configForRealm, resolveRealm } from "../../realm";
 
 export const ADMIN_SCOPES = ["users:read", "users:write", "sessions:write", "keys:write", "realm:write", "audit:read"] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
@@ -79,6 +79,6 @@ export const requireAdminSecret: MiddlewareHandler<AppEnv> = async (c, next) => 
 export const adminRealm: MiddlewareHandler<AppEnv> = async (c, next) => {
   const context = c.var.context;
   const realm = await resolveRealm(context.db, context.config, c.req.param("realm"), { allowDefault: true });
-  c.set("context", { ...context, realm });
+  c.set("context", { ...context, realm, config: configForRealm(c.env, context.config, realm) });
   return next();
 };
