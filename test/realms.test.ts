@@ -169,4 +169,36 @@ describe("a realm's own settings", () => {
     vi.setSystemTime(t0 + (REALM_CACHE_SECONDS + 1) * 1000);
     expect((await api(`/realms/${doomed}/healthz`)).status).toBe(404);
   });
+
+  it("a realm may keep its rows in another D1 database (DATABASE names the binding)", async () => {
+    const apart = "second-db-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(apart, Date.now(), JSON.stringify({ DATABASE: "DB_2" }))
+      .run();
+    // Its row in the second database too: the rows there name their realm (a foreign key).
+    await env.DB_2.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES (?, ?)").bind(apart, Date.now()).run();
+    const email = uniqueEmail("realm-db2");
+    const session = await signUpAt(`/realms/${apart}`, email);
+    const inSecond = await env.DB_2.prepare("SELECT realm FROM users WHERE id = ?").bind(session.user.id).first<{ realm: string }>();
+    const inFirst = await env.DB.prepare("SELECT realm FROM users WHERE id = ?").bind(session.user.id).first();
+    expect(inSecond).toEqual({ realm: apart });
+    expect(inFirst).toBeNull();
+    // The whole flow works there: refresh, GET /user, sign-in.
+    expect((await api(`/realms/${apart}/token`, { body: { refreshToken: session.refreshToken } })).status).toBe(200);
+    expect((await api(`/realms/${apart}/user`, { token: session.accessToken })).json.email).toBe(email);
+    expect((await api(`/realms/${apart}/signin/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(200);
+  });
+
+  it("a realm naming a binding the Worker does not have fails closed, naming the setting in the log", async () => {
+    const broken = "broken-db-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(broken, Date.now(), JSON.stringify({ DATABASE: "NO_SUCH_DB" }))
+      .run();
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await api(`/realms/${broken}/healthz`);
+    expect(response.status).toBe(500);
+    expect(response.text).not.toContain("NO_SUCH_DB");
+    expect(error.mock.calls.flat().join(" ")).toContain("DATABASE");
+    error.mockRestore();
+  });
 });

@@ -2,7 +2,7 @@
 import { Hono, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
-import { createRequestContext, type AppEnv } from "./context";
+import { createRequestContext, databaseOf, type AppEnv } from "./context";
 import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
@@ -93,8 +93,9 @@ const endUserApi = new Hono<AppEnv>()
 // A realm's path resolves the realm (404 when it does not exist) before any route.
 app.use("/realms/:realm/*", async (c, next) => {
   const context = c.var.context;
-  const realm = await resolveRealm(context.db, context.config, c.req.param("realm"));
-  c.set("context", { ...context, realm, config: configForRealm(c.env, context.config, realm) });
+  const realm = await resolveRealm(context.deploymentDb, context.config, c.req.param("realm"));
+  const config = configForRealm(c.env, context.config, realm);
+  c.set("context", { ...context, realm, config, db: databaseOf(c.env, config, context.deploymentDb) });
   await next();
 });
 app.route("/realms/:realm", endUserApi);

@@ -11,13 +11,27 @@ export { RateLimiter } from "./limits/rate-limiter";
 export default {
   fetch: app.fetch,
 
-  /** The Cron Trigger in wrangler.toml: drops rows that can never be used again. */
+  /**
+   * The Cron Trigger in wrangler.toml: drops rows that can never be used again, in
+   * every D1 database bound (realms may keep their rows in their own, `DATABASE`).
+   */
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(
-      purgeExpiredRows(drizzle(env.DB), Date.now()).then(
-        (counts) => console.log(`purge: ${JSON.stringify(counts)}`),
-        (error: unknown) => console.error(`purge failed: ${error instanceof Error ? error.message : "unknown error"}`),
-      ),
-    );
+    const now = Date.now();
+    for (const [binding, database] of d1Bindings(env)) {
+      ctx.waitUntil(
+        purgeExpiredRows(drizzle(database), now).then(
+          (counts) => console.log(`purge ${binding}: ${JSON.stringify(counts)}`),
+          (error: unknown) => console.error(`purge of ${binding} failed: ${error instanceof Error ? error.message : "unknown error"}`),
+        ),
+      );
+    }
   },
 } satisfies ExportedHandler<Env>;
+
+/** The Worker's D1 bindings, by name: the deployment's `DB` and any a realm names. */
+function d1Bindings(env: Env): [string, D1Database][] {
+  return Object.entries(env).filter(
+    (entry): entry is [string, D1Database] =>
+      typeof entry[1] === "object" && entry[1] !== null && typeof (entry[1] as { prepare?: unknown }).prepare === "function" && typeof (entry[1] as { batch?: unknown }).batch === "function",
+  );
+}
