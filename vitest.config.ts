@@ -25,6 +25,8 @@ export default defineConfig(async () => {
                   SMTP_TLS_NETWORK: { network: { allow: ["private"], tlsOptions: { trustedCertificates: [inject("smtpCaCertificate")] } } },
                 },
                 email: { send_email: [{ name: "SEND_EMAIL" }] },
+                // A second database, for the realm that keeps its rows apart (DATABASE = "DB_2").
+                d1Databases: { DB: "edgeauth", DB_2: "edgeauth-second" },
                 bindings: {
                   SMTP_TEST_PORTS: inject("smtpPorts"),
                   MAIL_TEST_HTTP_PORT: inject("mailHttpPort"),

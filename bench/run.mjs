@@ -16,8 +16,8 @@ const BUILD_DIR = `${ROOT}bench/.build`;
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENUMERATION_PAIRS = Number(process.env.BENCH_ENUMERATION_PAIRS ?? 100);
-// BENCH_ONLY=load,enumeration,limits,verifier picks parts of the run (all by default).
-const PARTS = new Set((process.env.BENCH_ONLY ?? "load,enumeration,limits,verifier").split(","));
+// BENCH_ONLY=load,enumeration,limits,realms,verifier picks parts of the run (all by default).
+const PARTS = new Set((process.env.BENCH_ONLY ?? "load,enumeration,limits,realms,verifier").split(","));
 const OFFLINE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 function log(message) {
@@ -278,6 +278,55 @@ try {
   // - the binding itself: the second instance against a third without it, at the
   //   JWKS. Miniflare simulates the binding with a Durable Object and SQLite per
   //   call; on Cloudflare it is a counter cached at the location.
+  // What resolving a realm costs: the hot routes of the default realm (served at the
+  // root, no lookup) against the same routes of a realm under /realms/bench (its
+  // row read once, then held by the isolate for 30 s), interleaved, same instance.
+  const realmRows = [];
+  if (PARTS.has("realms")) {
+    await db.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES ('bench', ?)").bind(Date.now()).run();
+    const prefixes = { root: "", realm: "/realms/bench" };
+    const sessions = {};
+    for (const [name, prefix] of Object.entries(prefixes)) {
+      await jsonAt(baseUrl, `${prefix}/signup/email-password`, credentials).catch(() => undefined);
+      const token = (await jsonAt(baseUrl, `${prefix}/signin/email-password`, credentials)).session.accessToken;
+      const chains = async () => {
+        const tokens = [];
+        for (let i = 0; i < CONNECTIONS; i++) tokens.push((await jsonAt(baseUrl, `${prefix}/signin/email-password`, credentials)).session.refreshToken);
+        return tokens;
+      };
+      sessions[name] = { prefix, token, chains };
+    }
+    const realmScenarios = [
+      { name: "JWKS, cache hit", method: "GET", path: "/.well-known/jwks.json" },
+      { name: "GET /user", method: "GET", path: "/user", headers: (session) => ({ authorization: `Bearer ${session.token}` }) },
+      { name: "POST /token (refresh)", method: "POST", path: "/token", chains: true },
+    ];
+    for (const scenario of realmScenarios) {
+      log(`measuring realm resolution at ${scenario.name}`);
+      const runs = { root: [], realm: [] };
+      for (let round = 0; round < 2; round++) {
+        for (const name of ["root", "realm"]) {
+          const session = sessions[name];
+          runs[name].push(
+            await runLoad(
+              {
+                method: scenario.method,
+                path: `${session.prefix}${scenario.path}`,
+                headers: { "content-type": "application/json", ...(scenario.headers?.(session) ?? {}) },
+                ...(scenario.chains ? { refreshTokens: await session.chains() } : {}),
+                varyClient: true,
+              },
+              baseUrl,
+            ),
+          );
+        }
+      }
+      const rps = (name) => mean(runs[name].map((r) => r.requestsPerSecond));
+      const failed = [...runs.root, ...runs.realm].reduce((sum, r) => sum + r.non2xx + r.errors, 0);
+      realmRows.push({ scenario: scenario.name, root: rps("root"), realm: rps("realm"), failed });
+    }
+  }
+
   const limitRows = [];
   if (PARTS.has("limits")) {
     log("starting two more instances of the bundle: limits off, and limits off without the binding");
@@ -381,6 +430,14 @@ try {
         row.known.p50 - row.unknown.p50
       ).toFixed(2)} ms |`,
     );
+  }
+  if (realmRows.length > 0) {
+    console.log("\nResolving the realm: the default realm at the root against realm `bench` under /realms/bench, same instance, interleaved:\n");
+    console.log("| route | req/s root | req/s /realms/bench | ratio | notes |");
+    console.log("|---|---|---|---|---|");
+    for (const row of realmRows) {
+      console.log(`| ${row.scenario} | ${row.root.toFixed(0)} | ${row.realm.toFixed(0)} | ${(row.realm / row.root).toFixed(2)}x | ${row.failed > 0 ? `${row.failed} non-2xx` : ""} |`);
+    }
   }
   if (limitRows.length > 0) {
     console.log(

@@ -208,4 +208,19 @@ describe("deleting realms", () => {
     expect(await countRows("users", id)).toBe(0);
     expect(await env.DB.prepare("SELECT id FROM realms WHERE id = ?").bind(id).first()).toBeNull();
   });
+
+  it("a realm keeping its rows in another database (DATABASE) is removed from that one; DATABASE cannot change", async () => {
+    const id = await createRealm(uniqueRealmId("apart"), { settings: { DATABASE: "DB_2" } });
+    const changed = await admin(`/admin/realms/${id}`, "PATCH", { settings: { DATABASE: "DB" } });
+    expect(changed.status).toBe(400);
+    expect(changed.json.error.message).toContain("DATABASE");
+    const email = uniqueEmail("apart");
+    expect((await api(`/realms/${id}/signup/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(200);
+    const inSecond = () => env.DB_2.prepare("SELECT count(*) AS n FROM users WHERE realm = ?").bind(id).first<{ n: number }>();
+    expect((await inSecond())!.n).toBe(1);
+    expect((await admin(`/admin/realms/${id}`, "DELETE")).status).toBe(202);
+    const done = await continueRealmDeletions(env, drizzle(env.DB), { now: Date.now() + AFTER_REALM_CACHE_MS });
+    expect(done.finished).toContain(id);
+    expect((await inSecond())!.n).toBe(0);
+  });
 });

@@ -1,6 +1,8 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** The second D1 database of the tests (vitest.config.ts). */
+    DB_2: D1Database;
   }
 }
 

@@ -9,8 +9,9 @@ import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT } from "../src/server/config";
+import { REALM_CACHE_SECONDS } from "../src/server/realm";
 import { GOOD_PASSWORD, api, uniqueEmail, workerFetch } from "./helpers";
 
 const REALM = "acme-realm-test";
@@ -18,6 +19,8 @@ const REALM = "acme-realm-test";
 beforeAll(async () => {
   await env.DB.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES (?, ?)").bind(REALM, Date.now()).run();
 });
+
+afterEach(() => vi.useRealTimers());
 
 function clientFor(authUrl: string) {
   const nhost = createClient({ authUrl, storage: new MemoryStorage() });
@@ -126,5 +129,76 @@ describe("two realms side by side", () => {
       expect(response.json).toMatchObject({ error: "not-found" });
     }
     expect((await api(`/realms/${REALM}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("a realm's own settings", () => {
+  const SETTINGS_REALM = "settings-realm-test";
+
+  it("override the deployment's for that realm alone, and a change is seen within the cache bound", async () => {
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(SETTINGS_REALM, Date.now(), JSON.stringify({ ACCESS_TOKEN_TTL_SECONDS: "120" }))
+      .run();
+    const session = await signUpAt(`/realms/${SETTINGS_REALM}`, uniqueEmail("realm-settings"));
+    const claims = decodeJwt(session.accessToken);
+    expect(claims.exp! - claims.iat!).toBe(120);
+    // The default realm keeps the deployment's lifetime.
+    const inDefault = decodeJwt((await signUpAt("", uniqueEmail("realm-settings-default"))).accessToken);
+    expect(inDefault.exp! - inDefault.iat!).toBe(900);
+
+    // An operator turns sign-up off for the realm: within REALM_CACHE_SECONDS every isolate refuses sign-ups.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    await env.DB.prepare("UPDATE realms SET settings = ? WHERE id = ?").bind(JSON.stringify({ SIGNUP_DISABLED: "true" }), SETTINGS_REALM).run();
+    vi.setSystemTime(t0 + (REALM_CACHE_SECONDS + 1) * 1000);
+    const refused = await api(`/realms/${SETTINGS_REALM}/signup/email-password`, { body: { email: uniqueEmail("realm-off"), password: GOOD_PASSWORD } });
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.json.error).toBe("signup-disabled");
+    expect((await api("/signup/email-password", { body: { email: uniqueEmail("realm-on"), password: GOOD_PASSWORD } })).status).toBe(200);
+  });
+
+  it("a deleted realm answers 404 once the cache bound has passed", async () => {
+    const doomed = "deleted-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at) VALUES (?, ?)").bind(doomed, Date.now()).run();
+    expect((await api(`/realms/${doomed}/healthz`)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    await env.DB.prepare("UPDATE realms SET deleted_at = ? WHERE id = ?").bind(t0, doomed).run();
+    vi.setSystemTime(t0 + (REALM_CACHE_SECONDS + 1) * 1000);
+    expect((await api(`/realms/${doomed}/healthz`)).status).toBe(404);
+  });
+
+  it("a realm may keep its rows in another D1 database (DATABASE names the binding)", async () => {
+    const apart = "second-db-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(apart, Date.now(), JSON.stringify({ DATABASE: "DB_2" }))
+      .run();
+    // Its row in the second database too: the rows there name their realm (a foreign key).
+    await env.DB_2.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES (?, ?)").bind(apart, Date.now()).run();
+    const email = uniqueEmail("realm-db2");
+    const session = await signUpAt(`/realms/${apart}`, email);
+    const inSecond = await env.DB_2.prepare("SELECT realm FROM users WHERE id = ?").bind(session.user.id).first<{ realm: string }>();
+    const inFirst = await env.DB.prepare("SELECT realm FROM users WHERE id = ?").bind(session.user.id).first();
+    expect(inSecond).toEqual({ realm: apart });
+    expect(inFirst).toBeNull();
+    // The whole flow works there: refresh, GET /user, sign-in.
+    expect((await api(`/realms/${apart}/token`, { body: { refreshToken: session.refreshToken } })).status).toBe(200);
+    expect((await api(`/realms/${apart}/user`, { token: session.accessToken })).json.email).toBe(email);
+    expect((await api(`/realms/${apart}/signin/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(200);
+  });
+
+  it("a realm naming a binding the Worker does not have fails closed, naming the setting in the log", async () => {
+    const broken = "broken-db-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(broken, Date.now(), JSON.stringify({ DATABASE: "NO_SUCH_DB" }))
+      .run();
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await api(`/realms/${broken}/healthz`);
+    expect(response.status).toBe(500);
+    expect(response.text).not.toContain("NO_SUCH_DB");
+    expect(error.mock.calls.flat().join(" ")).toContain("DATABASE");
+    error.mockRestore();
   });
 });

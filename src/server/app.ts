@@ -2,11 +2,11 @@
 import { Hono, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
-import { createRequestContext, type AppEnv } from "./context";
+import { createRequestContext, databaseOf, type AppEnv } from "./context";
 import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
-import { defaultRealm, resolveRealm } from "./realm";
+import { configForRealm, defaultRealm, resolveRealm } from "./realm";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { adminApiKeyRoutes } from "./routes/admin/api-keys";
 import { adminOpenApiRoutes } from "./routes/admin/openapi";
@@ -97,8 +97,9 @@ const endUserApi = new Hono<AppEnv>()
 // A realm's path resolves the realm (404 when it does not exist) before any route.
 app.use("/realms/:realm/*", async (c, next) => {
   const context = c.var.context;
-  const realm = await resolveRealm(context.db, context.config, c.req.param("realm"));
-  c.set("context", { ...context, realm });
+  const realm = await resolveRealm(context.deploymentDb, context.config, c.req.param("realm"));
+  const config = configForRealm(c.env, context.config, realm);
+  c.set("context", { ...context, realm, config, db: databaseOf(c.env, config, context.deploymentDb) });
   await next();
 });
 app.route("/realms/:realm", endUserApi);

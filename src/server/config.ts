@@ -99,6 +99,12 @@ export interface Config {
   corsAllowedOrigins: string[];
   /** `aud` claim of access tokens, when set. */
   jwtAudience: string | null;
+  /**
+   * The D1 binding holding this realm's users, sessions and tickets (`DATABASE`);
+   * null: the deployment's `DB`. Lets a deployment spread large realms over several
+   * databases, each with its own size limit and writer.
+   */
+  database: string | null;
   emailVerificationTtlSeconds: number;
   passwordResetTtlSeconds: number;
   magicLinkTtlSeconds: number;
@@ -195,6 +201,16 @@ function readUrl(env: RawEnv, name: string): string | undefined {
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(name, "must be an http(s) URL");
   return raw.replace(/\/+$/, "");
+}
+
+/** `DATABASE` names a D1 binding of the Worker (wrangler.toml `[[d1_databases]]`). */
+function readDatabaseBinding(env: RawEnv): string | null {
+  const name = readString(env, "DATABASE");
+  if (name === undefined) return null;
+  const binding = env[name];
+  const isD1 = typeof binding === "object" && binding !== null && typeof (binding as { prepare?: unknown }).prepare === "function";
+  if (!/^[A-Z][A-Z0-9_]*$/.test(name) || !isD1) throw new ConfigError("DATABASE", `"${name}" is not a D1 binding of this Worker`);
+  return name;
 }
 
 function readSecret(env: RawEnv, name: string, minLength: number): string | undefined {
@@ -497,6 +513,7 @@ export function parseConfig(env: RawEnv): Config {
     anonymousRole: readString(env, "ANONYMOUS_ROLE") ?? "anonymous",
     patMaxLifetimeSeconds: readInteger(env, "PAT_MAX_LIFETIME_SECONDS", 365 * 86_400, 60, 10 * 365 * 86_400),
     jwtAudience: readString(env, "JWT_AUDIENCE") ?? null,
+    database: readDatabaseBinding(env),
     webauthn: readWebauthnSettings(env, publicUrl, readUrl(env, "CLIENT_URL")),
     elevationTtlSeconds: readInteger(env, "ELEVATION_TTL_SECONDS", ELEVATION_TTL_SECONDS_DEFAULT, 30, 86_400),
     rateLimits: readRateLimitSettings(env),
@@ -578,6 +595,7 @@ export const REALM_SETTING_NAMES = [
   "RATE_LIMIT_SMS_WINDOW_SECONDS",
   "RATE_LIMIT_SIGNUPS_PER_IP",
   "RATE_LIMIT_SIGNUP_WINDOW_SECONDS",
+  "DATABASE",
 ] as const;
 export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
 

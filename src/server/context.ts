@@ -8,12 +8,17 @@ export interface Realm {
   id: string;
   /** The `iss` of this realm's access tokens. */
   issuer: string;
+  /** The realm's overrides of the deployment's settings, by setting name (`{}` for the default realm). */
+  overrides: Readonly<Record<string, string>>;
 }
 
 export interface RequestContext {
   env: Env;
   config: Config;
+  /** The realm's database: its users, sessions, tickets (the deployment's `DB` unless the realm names another). */
   db: Database;
+  /** The deployment's own database (`DB`): the realms themselves. */
+  deploymentDb: Database;
   realm: Realm;
   /** The client's address (`CF-Connecting-IP`), the subject of per-IP limits. */
   clientIp: string;
@@ -41,5 +46,12 @@ export function createRequestContext(
   client: { ip: string; userAgent: string | null },
   waitUntil: (promise: Promise<unknown>) => void,
 ): RequestContext {
-  return { env, config, db: drizzle(env.DB), realm, clientIp: client.ip, userAgent: client.userAgent, waitUntil };
+  const deploymentDb = drizzle(env.DB);
+  return { env, config, db: databaseOf(env, config, deploymentDb), deploymentDb, realm, clientIp: client.ip, userAgent: client.userAgent, waitUntil };
+}
+
+/** The database a realm's rows live in, per its settings (`DATABASE`). */
+export function databaseOf(env: Env, config: Config, deploymentDb: Database): Database {
+  if (config.database === null || config.database === "DB") return deploymentDb;
+  return drizzle((env as unknown as Record<string, D1Database>)[config.database]!);
 }

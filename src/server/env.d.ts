@@ -30,6 +30,7 @@ interface Env {
   DEFAULT_LOCALE?: string;
   ALLOWED_LOCALES?: string;
   JWT_AUDIENCE?: string;
+  DATABASE?: string;
   CORS_ALLOWED_ORIGINS?: string;
   EMAIL_VERIFICATION_TTL_SECONDS?: string;
   PASSWORD_RESET_TTL_SECONDS?: string;

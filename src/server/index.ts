@@ -13,16 +13,29 @@ export default {
   fetch: app.fetch,
 
   /**
-   * The Cron Trigger in wrangler.toml: drops rows that can never be used again, and
-   * resumes removing deleted realms (an interrupted removal finishes here).
+   * The Cron Trigger in wrangler.toml: drops rows that can never be used again, in
+   * every D1 database bound (realms may keep their rows in their own, `DATABASE`),
+   * and resumes removing deleted realms (an interrupted removal finishes here).
    */
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(continueRealmDeletionsLogged(env, drizzle(env.DB)));
-    ctx.waitUntil(
-      purgeExpiredRows(drizzle(env.DB), Date.now()).then(
-        (counts) => console.log(`purge: ${JSON.stringify(counts)}`),
-        (error: unknown) => console.error(`purge failed: ${error instanceof Error ? error.message : "unknown error"}`),
-      ),
-    );
+    const now = Date.now();
+    for (const [binding, database] of d1Bindings(env)) {
+      ctx.waitUntil(
+        purgeExpiredRows(drizzle(database), now).then(
+          (counts) => console.log(`purge ${binding}: ${JSON.stringify(counts)}`),
+          (error: unknown) => console.error(`purge of ${binding} failed: ${error instanceof Error ? error.message : "unknown error"}`),
+        ),
+      );
+    }
   },
 } satisfies ExportedHandler<Env>;
+
+/** The Worker's D1 bindings, by name: the deployment's `DB` and any a realm names. */
+function d1Bindings(env: Env): [string, D1Database][] {
+  // By class, not by methods: a service binding's RPC stub answers any method name.
+  return Object.entries(env).filter(
+    (entry): entry is [string, D1Database] =>
+      typeof entry[1] === "object" && entry[1] !== null && Object.getPrototypeOf(entry[1])?.constructor?.name === "D1Database",
+  );
+}

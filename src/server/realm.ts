@@ -4,26 +4,27 @@
  * KeyStore, users and limits. A realm that does not exist answers 404 for all its
  * routes.
  */
-import type { Config } from "./config";
+import { parseConfig, type Config } from "./config";
 import type { Realm } from "./context";
-import { realmExists } from "./db/realms";
+import { findRealmSettings } from "./db/realms";
 import { DEFAULT_REALM } from "./db/schema";
 import type { Database } from "./db/users";
 import { AuthError } from "./errors";
 
 /**
- * How long an isolate trusts what it read about a realm (that it exists, or not):
- * a realm created or deleted is seen by every isolate within this bound.
+ * How long an isolate trusts what it read about a realm (that it exists, or not,
+ * and its settings): a realm created, changed or deleted is seen by every isolate
+ * within this bound.
  */
 export const REALM_CACHE_SECONDS = 30;
 
 /** Realm ids are lowercase slugs: they name a path segment, Durable Objects and keys. */
 export const REALM_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-const known = new Map<string, { exists: boolean; until: number }>();
+const known = new Map<string, { overrides: Record<string, string> | null; until: number }>();
 
 export function defaultRealm(config: Config): Realm {
-  return { id: DEFAULT_REALM, issuer: config.publicUrl };
+  return { id: DEFAULT_REALM, issuer: config.publicUrl, overrides: {} };
 }
 
 /**
@@ -45,14 +46,49 @@ export async function resolveRealm(
   if (!REALM_ID_PATTERN.test(id)) throw new AuthError("not-found");
   let entry = known.get(id);
   if (entry === undefined || entry.until <= now) {
-    entry = { exists: await realmExists(db, id), until: now + REALM_CACHE_SECONDS * 1000 };
+    const settings = await findRealmSettings(db, id);
+    entry = { overrides: settings === null ? null : parseOverrides(id, settings), until: now + REALM_CACHE_SECONDS * 1000 };
     known.set(id, entry);
   }
-  if (!entry.exists) throw new AuthError("not-found");
-  return { id, issuer: `${config.publicUrl}/realms/${id}` };
+  if (entry.overrides === null) throw new AuthError("not-found");
+  return { id, issuer: `${config.publicUrl}/realms/${id}`, overrides: entry.overrides };
 }
 
-/** Forgets what this isolate read about `id`, after it created or deleted the realm. */
+/** The stored overrides: a JSON object of strings (the admin API checks them on write). */
+function parseOverrides(id: string, json: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    parsed = null;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((value) => typeof value !== "string")) {
+    throw new Error(`realm ${id}: stored settings are not an object of strings`);
+  }
+  return parsed as Record<string, string>;
+}
+
+const realmConfigs = new Map<string, { overridesJson: string; config: Config }>();
+
+/**
+ * The settings a realm runs with: the deployment's (`[vars]` and secrets) with the
+ * realm's overrides on top, through the same parser, memoised per isolate while
+ * the overrides stay the same. The default realm runs with the deployment's.
+ */
+export function configForRealm(env: object, deployment: Config, realm: Realm): Config {
+  if (realm.id === DEFAULT_REALM || Object.keys(realm.overrides).length === 0) return deployment;
+  const overridesJson = JSON.stringify(realm.overrides);
+  const held = realmConfigs.get(realm.id);
+  if (held !== undefined && held.overridesJson === overridesJson) return held.config;
+  // A value the admin API would have refused (written around it) fails this
+  // realm's requests, logged with the setting's name, rather than run it half-set.
+  const config = parseConfig({ ...env, ...realm.overrides });
+  realmConfigs.set(realm.id, { overridesJson, config });
+  return config;
+}
+
+/** Forgets what this isolate read about `id`, after it created, changed or deleted the realm. */
 export function forgetRealm(id: string): void {
   known.delete(id);
+  realmConfigs.delete(id);
 }

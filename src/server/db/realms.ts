@@ -24,6 +24,16 @@ export async function realmExists(db: Database, id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
+/** A live realm's settings overrides (JSON object text), or null when it does not exist or is deleted. */
+export async function findRealmSettings(db: Database, id: string): Promise<string | null> {
+  const rows = await db
+    .select({ settings: realms.settings })
+    .from(realms)
+    .where(and(eq(realms.id, id), isNull(realms.deletedAt)))
+    .limit(1);
+  return rows[0]?.settings ?? null;
+}
+
 export interface RealmRecord {
   id: string;
   displayName: string;
@@ -85,15 +95,15 @@ export async function markRealmDeleted(db: Database, id: string, now: number): P
   return result.meta.changes > 0;
 }
 
-/** Realms marked deleted whose rows are still being removed, oldest first. */
-export async function deletedRealms(db: Database, limit: number): Promise<{ id: string; deletedAt: number }[]> {
+/** Realms marked deleted whose rows are still being removed, oldest first, with their settings (where their rows are). */
+export async function deletedRealms(db: Database, limit: number): Promise<{ id: string; deletedAt: number; settings: Record<string, string> }[]> {
   const rows = await db
-    .select({ id: realms.id, deletedAt: realms.deletedAt })
+    .select({ id: realms.id, deletedAt: realms.deletedAt, settings: realms.settings })
     .from(realms)
     .where(isNotNull(realms.deletedAt))
     .orderBy(asc(realms.deletedAt))
     .limit(limit);
-  return rows.map((row) => ({ id: row.id, deletedAt: row.deletedAt! }));
+  return rows.map((row) => ({ id: row.id, deletedAt: row.deletedAt!, settings: JSON.parse(row.settings) as Record<string, string> }));
 }
 
 type RealmTable = SQLiteTable & { realm: typeof users.realm };
@@ -103,7 +113,8 @@ type UserOwnedTable = RealmTable & { userId: typeof refreshTokens.userId };
  * The tables holding a realm's rows, in the order a deletion empties them: rows
  * that point at users before the users (whose `realm` references `realms`). Rows
  * owned by a user are found through the user (their `user_id` is indexed; their
- * `realm` is not); the others by `realm`.
+ * `realm` is not); the others by `realm`. Admin API keys are not here: they live
+ * in the deployment's database (`ADMIN_API_KEYS_OF_REALM`).
  */
 export const REALM_OWNED_TABLES: ({ name: string } & ({ ownedBy: "user"; table: UserOwnedTable } | { ownedBy: "realm"; table: RealmTable }))[] = [
   { name: "refresh_tokens", ownedBy: "user", table: refreshTokens },
@@ -114,30 +125,43 @@ export const REALM_OWNED_TABLES: ({ name: string } & ({ ownedBy: "user"; table: 
   { name: "webauthn_challenges", ownedBy: "realm", table: webauthnChallenges },
   { name: "dev_outbox", ownedBy: "realm", table: devOutbox },
   { name: "email_templates", ownedBy: "realm", table: emailTemplates },
-  { name: "admin_api_keys", ownedBy: "realm", table: adminApiKeys },
   { name: "audit_events", ownedBy: "realm", table: auditEvents },
   { name: "users", ownedBy: "realm", table: users },
 ] as never;
 
+/** The realm's admin API keys, in the deployment's database whatever the realm's `DATABASE`. */
+export const ADMIN_API_KEYS_OF_REALM: (typeof REALM_OWNED_TABLES)[number] = { name: "admin_api_keys", ownedBy: "realm", table: adminApiKeys as never };
+
 /**
- * Deletes at most `chunkRows` of the deleted realm's rows from `target`; answers
- * how many went. Bounded, so that a large realm never becomes one long write. Only
- * a realm marked deleted is touched: the check is in the statement, not the caller.
+ * Deletes at most `chunkRows` of the realm's rows from `target`; answers how many
+ * went. Bounded, so that a large realm never becomes one long write. `db` is the
+ * realm's database, which need not hold the `realms` table's row: the caller
+ * passes only realms `deletedRealms` listed.
  */
-export async function deleteDeletedRealmRows(db: Database, realm: string, target: (typeof REALM_OWNED_TABLES)[number], chunkRows: number): Promise<number> {
+export async function deleteRealmRowsChunk(db: Database, realm: string, target: (typeof REALM_OWNED_TABLES)[number], chunkRows: number): Promise<number> {
   const { table } = target;
   const owned =
     target.ownedBy === "user"
       ? sql`${target.table.userId} IN (SELECT ${users.id} FROM ${users} WHERE ${users.realm} = ${realm})`
       : sql`${table.realm} = ${realm}`;
-  const result = await db.run(sql`DELETE FROM ${table} WHERE rowid IN (
-    SELECT rowid FROM ${table} WHERE ${owned}
-      AND EXISTS (SELECT 1 FROM ${realms} WHERE ${realms.id} = ${realm} AND ${realms.deletedAt} IS NOT NULL)
-    LIMIT ${chunkRows})`);
+  const result = await db.run(sql`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${owned} LIMIT ${chunkRows})`);
   return result.meta.changes;
 }
 
 /** Removes the row of a deleted realm, once nothing references it. */
 export async function deleteDeletedRealmRow(db: Database, id: string): Promise<void> {
   await db.delete(realms).where(and(eq(realms.id, id), isNotNull(realms.deletedAt)));
+}
+
+/**
+ * The realm's row in its own database (`DATABASE`), which its rows there reference
+ * (a foreign key); the row that counts stays in the deployment's database.
+ */
+export async function insertRealmReference(db: Database, id: string, createdAt: number): Promise<void> {
+  await db.insert(realms).values({ id, createdAt }).onConflictDoNothing({ target: realms.id });
+}
+
+/** Removes that reference once the realm's rows there are gone. */
+export async function deleteRealmReference(db: Database, id: string): Promise<void> {
+  await db.delete(realms).where(eq(realms.id, id));
 }

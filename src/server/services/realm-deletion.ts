@@ -14,10 +14,11 @@
  * row (its `realm` references it) until the rows are swept again.
  */
 import { configFor } from "../config";
-import { deleteDeletedRealmRow, deleteDeletedRealmRows, deletedRealms, REALM_OWNED_TABLES } from "../db/realms";
+import { databaseOf } from "../context";
+import { ADMIN_API_KEYS_OF_REALM, deleteDeletedRealmRow, deleteRealmReference, deleteRealmRowsChunk, deletedRealms, REALM_OWNED_TABLES } from "../db/realms";
 import type { Database } from "../db/users";
 import { realmKeys } from "../keys/realm-keys";
-import { REALM_CACHE_SECONDS } from "../realm";
+import { configForRealm, REALM_CACHE_SECONDS } from "../realm";
 
 export const REALM_DELETION_CHUNK_ROWS = 500;
 /** Per table per run: 50,000 rows; a bigger realm takes more runs. */
@@ -50,7 +51,8 @@ export interface RealmDeletionProgress {
  */
 export async function continueRealmDeletions(
   env: Env,
-  db: Database,
+  /** The deployment's database (`DB`), holding the `realms` table. */
+  deploymentDb: Database,
   options: Partial<RealmDeletionOptions> = {},
 ): Promise<RealmDeletionProgress> {
   const {
@@ -59,17 +61,24 @@ export async function continueRealmDeletions(
     maxChunksPerTable = REALM_DELETION_MAX_CHUNKS_PER_TABLE,
   } = options;
   const progress: RealmDeletionProgress = { finished: [], pending: [], rows: {} };
-  for (const { id: realm, deletedAt } of await deletedRealms(db, REALM_DELETION_MAX_REALMS)) {
+  for (const { id: realm, deletedAt, settings } of await deletedRealms(deploymentDb, REALM_DELETION_MAX_REALMS)) {
     try {
-      const emptied = await deleteRowsOf(db, realm, chunkRows, maxChunksPerTable, progress.rows);
+      // Its rows are where its settings put them (`DATABASE`); the realm row is in the deployment's.
+      const deployment = configFor(env);
+      const realmRef = { id: realm, issuer: `${deployment.publicUrl}/realms/${realm}`, overrides: settings };
+      const config = configForRealm(env, deployment, realmRef);
+      const db = databaseOf(env, config, deploymentDb);
+      const emptied =
+        (await deleteRowsOf(deploymentDb, realm, [ADMIN_API_KEYS_OF_REALM], chunkRows, maxChunksPerTable, progress.rows)) &&
+        (await deleteRowsOf(db, realm, REALM_OWNED_TABLES, chunkRows, maxChunksPerTable, progress.rows));
       if (!emptied || deletedAt > now - REALM_CACHE_SECONDS * 1000) {
         progress.pending.push(realm);
         continue;
       }
       // Keys before the row: while the row stays marked, a later run retries the wipe.
-      const config = configFor(env);
-      await realmKeys({ env, config, realm: { id: realm, issuer: `${config.publicUrl}/realms/${realm}` } }).deleteAll();
-      await deleteDeletedRealmRow(db, realm);
+      await realmKeys({ env, config, realm: realmRef }).deleteAll();
+      if (db !== deploymentDb) await deleteRealmReference(db, realm);
+      await deleteDeletedRealmRow(deploymentDb, realm);
       progress.finished.push(realm);
     } catch (error) {
       console.error(`realm deletion: realm ${realm}: ${error instanceof Error ? error.message : "unknown error"}`);
@@ -79,12 +88,19 @@ export async function continueRealmDeletions(
   return progress;
 }
 
-/** Whether every row of `realm` is gone, within the bounds; adds what went to `rows`. */
-async function deleteRowsOf(db: Database, realm: string, chunkRows: number, maxChunksPerTable: number, rows: Record<string, number>): Promise<boolean> {
-  for (const target of REALM_OWNED_TABLES) {
+/** Whether every row of `realm` in `targets` is gone, within the bounds; adds what went to `rows`. */
+async function deleteRowsOf(
+  db: Database,
+  realm: string,
+  targets: typeof REALM_OWNED_TABLES,
+  chunkRows: number,
+  maxChunksPerTable: number,
+  rows: Record<string, number>,
+): Promise<boolean> {
+  for (const target of targets) {
     let tableEmptied = false;
     for (let chunk = 0; chunk < maxChunksPerTable && !tableEmptied; chunk++) {
-      const deleted = await deleteDeletedRealmRows(db, realm, target, chunkRows);
+      const deleted = await deleteRealmRowsChunk(db, realm, target, chunkRows);
       rows[target.name] = (rows[target.name] ?? 0) + deleted;
       tableEmptied = deleted < chunkRows;
     }
@@ -95,8 +111,8 @@ async function deleteRowsOf(db: Database, realm: string, chunkRows: number, maxC
 }
 
 /** `continueRealmDeletions` for `waitUntil`: logs the outcome, never throws. */
-export function continueRealmDeletionsLogged(env: Env, db: Database): Promise<void> {
-  return continueRealmDeletions(env, db).then(
+export function continueRealmDeletionsLogged(env: Env, deploymentDb: Database): Promise<void> {
+  return continueRealmDeletions(env, deploymentDb).then(
     (progress) => {
       if (progress.finished.length + progress.pending.length > 0) console.log(`realm deletion: ${JSON.stringify(progress)}`);
     },

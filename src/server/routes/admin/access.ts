@@ -6,10 +6,10 @@
  *   limited to its scopes (README, "Admin API").
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../context";
+import { databaseOf, type AppEnv } from "../../context";
 import { AuthError } from "../../errors";
 import { constantTimeEqualStrings } from "../../lib/crypto";
-import { resolveRealm } from "../../realm";
+import { configForRealm, resolveRealm } from "../../realm";
 
 export const ADMIN_SCOPES = ["users:read", "users:write", "sessions:write", "keys:write", "realm:write", "audit:read"] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
@@ -80,7 +80,8 @@ export const requireAdminSecret: MiddlewareHandler<AppEnv> = async (c, next) => 
 /** For `/admin/realms/:realm/*`: the realm the route acts on (`default` included), or 404. */
 export const adminRealm: MiddlewareHandler<AppEnv> = async (c, next) => {
   const context = c.var.context;
-  const realm = await resolveRealm(context.db, context.config, c.req.param("realm"), { allowDefault: true });
-  c.set("context", { ...context, realm });
+  const realm = await resolveRealm(context.deploymentDb, context.config, c.req.param("realm"), { allowDefault: true });
+  const config = configForRealm(c.env, context.config, realm);
+  c.set("context", { ...context, realm, config, db: databaseOf(c.env, config, context.deploymentDb) });
   return next();
 };

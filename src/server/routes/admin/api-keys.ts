@@ -2,7 +2,8 @@
  * Admin API keys (README, "Admin API"): bound to one realm, limited to scopes,
  * shown once. The secret is `eak_` + 32 random bytes in base64url: the fixed
  * prefix lets leak scanners recognise one; only its SHA-256 is stored, so a key
- * is found by its hash and never compared as a secret (style habit 7).
+ * is found by its hash and never compared as a secret (style habit 7). Keys live
+ * in the deployment's database: a key is looked up before its realm is known.
  */
 import { Hono } from "hono";
 import * as z from "zod/mini";
@@ -61,11 +62,11 @@ function describeKey(key: AdminApiKeyRecord) {
 useAdminKeyLookup(async (context, presented) => {
   if (!ADMIN_API_KEY_PATTERN.test(presented)) return null;
   const now = Date.now();
-  const key = await findUsableAdminApiKey(context.db, await sha256Hex(presented), now);
+  const key = await findUsableAdminApiKey(context.deploymentDb, await sha256Hex(presented), now);
   if (key === null) return null;
   if (key.lastUsedAt === null || key.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
     context.waitUntil(
-      recordAdminApiKeyUse(context.db, key.id, now, LAST_USED_RESOLUTION_MS).catch((error: unknown) =>
+      recordAdminApiKeyUse(context.deploymentDb, key.id, now, LAST_USED_RESOLUTION_MS).catch((error: unknown) =>
         console.error(`admin api key: recording a use failed: ${error instanceof Error ? error.message : "unknown error"}`),
       ),
     );
@@ -98,17 +99,17 @@ export const adminApiKeyRoutes = new Hono<AppEnv>()
       expiresAt,
       lastUsedAt: null,
     };
-    await insertAdminApiKey(c.var.context.db, { ...key, keyHash: await sha256Hex(secret) });
+    await insertAdminApiKey(c.var.context.deploymentDb, { ...key, keyHash: await sha256Hex(secret) });
     recordAdminAction(c, "api-key.create", { keyId: key.id, scopes });
     // The only time the secret leaves: it is not stored.
     return c.json({ ...describeKey(key), key: secret }, 201);
   })
   .get("/admin/realms/:realm/api-keys", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
-    return c.json({ apiKeys: (await listAdminApiKeys(c.var.context.db, c.var.context.realm.id)).map(describeKey) });
+    return c.json({ apiKeys: (await listAdminApiKeys(c.var.context.deploymentDb, c.var.context.realm.id)).map(describeKey) });
   })
   .delete("/admin/realms/:realm/api-keys/:id", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
     const id = c.req.param("id");
-    if (id.length > 64 || !(await revokeAdminApiKey(c.var.context.db, c.var.context.realm.id, id, Date.now()))) {
+    if (id.length > 64 || !(await revokeAdminApiKey(c.var.context.deploymentDb, c.var.context.realm.id, id, Date.now()))) {
       throw new AuthError("not-found");
     }
     recordAdminAction(c, "api-key.revoke", { keyId: id });

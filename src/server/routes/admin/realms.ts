@@ -7,14 +7,14 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
-import { validateRealmSettings } from "../../config";
-import type { AppEnv, RequestContext } from "../../context";
-import { findRealm, insertRealm, listRealms, markRealmDeleted, updateRealm, type RealmRecord } from "../../db/realms";
+import { configFor, validateRealmSettings } from "../../config";
+import { databaseOf, type AppEnv, type RequestContext } from "../../context";
+import { findRealm, insertRealm, insertRealmReference, listRealms, markRealmDeleted, updateRealm, type RealmRecord } from "../../db/realms";
 import { DEFAULT_REALM } from "../../db/schema";
 import { AuthError } from "../../errors";
 import { readJsonBody } from "../../lib/body";
 import { boundedString } from "../../lib/schema";
-import { defaultRealm, forgetRealm, REALM_ID_PATTERN } from "../../realm";
+import { configForRealm, defaultRealm, forgetRealm, REALM_ID_PATTERN } from "../../realm";
 import { continueRealmDeletionsLogged } from "../../services/realm-deletion";
 import { adminRealm, authenticateAdmin, requireAdminSecret, requireScope } from "./access";
 import { recordAdminAction } from "./admin-action";
@@ -57,10 +57,17 @@ const requireKeyOfRealm: MiddlewareHandler<AppEnv> = async (c, next) => {
   return next();
 };
 
-/** The deployment's own log: a realm's actions about itself would go with its rows. */
+/** The default realm's log, the deployment's: a realm's actions about itself would go with its rows. */
 function deploymentLog(context: RequestContext): RequestContext {
-  return { ...context, realm: defaultRealm(context.config) };
+  const config = configFor(context.env);
+  return { ...context, realm: defaultRealm(config), config, db: databaseOf(context.env, config, context.deploymentDb) };
 }
+
+/**
+ * Settings that hold only from a realm's creation: `DATABASE` places its rows,
+ * which would stay behind in the old database if it changed.
+ */
+const CREATION_ONLY_SETTINGS = ["DATABASE"];
 
 export const adminRealmRoutes = new Hono<AppEnv>()
   .post("/admin/realms", authenticateAdmin, requireAdminSecret, async (c) => {
@@ -71,29 +78,33 @@ export const adminRealmRoutes = new Hono<AppEnv>()
     checkSettings(c.env, settings);
     const realm: RealmRecord = { id: body.id, displayName: body.displayName ?? "", settings, createdAt: Date.now() };
     // A realm still being deleted keeps its id until its rows are gone.
-    if (!(await insertRealm(context.db, realm))) throw new AuthError("realm-already-exists", body.id);
+    if (!(await insertRealm(context.deploymentDb, realm))) throw new AuthError("realm-already-exists", body.id);
+    const realmDb = databaseOf(context.env, configForRealm(context.env, context.config, { id: realm.id, issuer: "", overrides: settings }), context.deploymentDb);
+    if (realmDb !== context.deploymentDb) await insertRealmReference(realmDb, realm.id, realm.createdAt);
     forgetRealm(realm.id);
     recordAdminAction(c, "realm.create", { realm: realm.id, settings: Object.keys(settings) }, deploymentLog(context));
     return c.json(describeRealm(realm), 201);
   })
   .get("/admin/realms", authenticateAdmin, requireAdminSecret, async (c) => {
-    return c.json({ realms: (await listRealms(c.var.context.db)).map(describeRealm) });
+    return c.json({ realms: (await listRealms(c.var.context.deploymentDb)).map(describeRealm) });
   })
   .get("/admin/realms/:realm", authenticateAdmin, adminRealm, requireKeyOfRealm, async (c) => {
-    const realm = await findRealm(c.var.context.db, c.var.context.realm.id);
+    const realm = await findRealm(c.var.context.deploymentDb, c.var.context.realm.id);
     if (realm === null) throw new AuthError("not-found");
     return c.json(describeRealm(realm));
   })
   .patch("/admin/realms/:realm", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
     const body = await readJsonBody(c.req.raw, updateRealmBody);
     const context = c.var.context;
-    const current = await findRealm(context.db, context.realm.id);
+    const current = await findRealm(context.deploymentDb, context.realm.id);
     if (current === null) throw new AuthError("not-found");
     let settings: Record<string, string> | undefined;
     if (body.settings !== undefined) {
       if (current.id === DEFAULT_REALM) {
         throw new AuthError("invalid-realm-settings", "the default realm's settings are the deployment's [vars]; change them there");
       }
+      const fixed = CREATION_ONLY_SETTINGS.filter((name) => name in body.settings! && body.settings![name] !== current.settings[name]);
+      if (fixed.length > 0) throw new AuthError("invalid-realm-settings", `${fixed.join(", ")}: set only when the realm is created`);
       settings = { ...current.settings };
       for (const [name, value] of Object.entries(body.settings)) {
         if (value === null) delete settings[name];
@@ -101,7 +112,9 @@ export const adminRealmRoutes = new Hono<AppEnv>()
       }
       checkSettings(c.env, settings);
     }
-    if (!(await updateRealm(context.db, current.id, { displayName: body.displayName, settings }))) throw new AuthError("not-found");
+    if (!(await updateRealm(context.deploymentDb, current.id, { displayName: body.displayName, settings }))) throw new AuthError("not-found");
+    // This isolate runs the realm with its new settings at once; others within REALM_CACHE_SECONDS.
+    forgetRealm(current.id);
     recordAdminAction(c, "realm.update", { realm: current.id, settings: Object.keys(body.settings ?? {}) });
     return c.json(describeRealm({ ...current, displayName: body.displayName ?? current.displayName, settings: settings ?? current.settings }));
   })
@@ -109,11 +122,11 @@ export const adminRealmRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const id = context.realm.id;
     if (id === DEFAULT_REALM) throw new AuthError("default-realm-protected");
-    if (!(await markRealmDeleted(context.db, id, Date.now()))) throw new AuthError("not-found");
+    if (!(await markRealmDeleted(context.deploymentDb, id, Date.now()))) throw new AuthError("not-found");
     forgetRealm(id);
     recordAdminAction(c, "realm.delete", { realm: id }, deploymentLog(context));
     // Its rows and keys go in the background; the daily purge resumes an interrupted run.
-    context.waitUntil(continueRealmDeletionsLogged(context.env, context.db));
+    context.waitUntil(continueRealmDeletionsLogged(context.env, context.deploymentDb));
     return c.json({ id, status: "deleting" }, 202);
   });
 
