@@ -144,6 +144,12 @@ export interface Config {
   refreshTokenSecret: string;
   /** Secret: admin API credential; the admin API is off without it. */
   adminSecret: string | null;
+  /**
+   * Lets the admin API start a session as a user (`POST /admin/realms/{realm}/users/{id}/impersonate`)
+   * for support staff; its access token names the operator in an `act` claim.
+   * @example ADMIN_IMPERSONATION_ENABLED = "true"
+   */
+  adminImpersonationEnabled: boolean;
   /** Secret: optional pepper mixed into every password hash. */
   passwordPepper: string | null;
 }
@@ -519,6 +525,7 @@ export function parseConfig(env: RawEnv): Config {
     rateLimits: readRateLimitSettings(env),
     refreshTokenSecret,
     adminSecret: readSecret(env, "ADMIN_SECRET", 16) ?? null,
+    adminImpersonationEnabled: readBoolean(env, "ADMIN_IMPERSONATION_ENABLED", false),
     passwordPepper: readSecret(env, "PASSWORD_PEPPER", 16) ?? null,
   };
 }
