@@ -19,6 +19,7 @@ import { passwordHasherFor } from "../services/passwords";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
 import { limitMail, limitSignUp } from "../limits/limits";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const anonymousBody = z.strictObject({
   displayName: z.optional(displayNameSchema),
@@ -36,7 +37,7 @@ const deanonymizeBody = z.strictObject({
 });
 
 export const anonymousRoutes = new Hono<AppEnv>()
-  .post("/signin/anonymous", async (c) => {
+  .post("/signin/anonymous", auditSignIn("anonymous"), async (c) => {
     const context = c.var.context;
     const { config } = context;
     const body = await readJsonBody(c.req.raw, anonymousBody, { optional: true });
@@ -56,8 +57,9 @@ export const anonymousRoutes = new Hono<AppEnv>()
         metadata: body.metadata ?? {},
         isAnonymous: true,
       },
-      { startSession: true },
+      { startSession: true, signUpMethod: "anonymous" },
     );
+    noteSignInSubject(c, { userId: user.id });
     return c.json({ session: await buildSession(context, user, session) });
   })
 
