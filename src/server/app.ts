@@ -8,6 +8,7 @@ import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
 import { defaultRealm, resolveRealm } from "./realm";
 import { adminKeyRoutes } from "./routes/admin-keys";
+import { adminAuditRoutes } from "./routes/admin/audit";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
 import { mfaRoutes } from "./routes/mfa";
@@ -101,6 +102,7 @@ app.route("/realms/:realm", endUserApi);
 app.route("/", endUserApi);
 // The admin API is the deployment's: at the root only.
 app.route("/", adminKeyRoutes);
+app.route("/admin/realms/:realm", adminAuditRoutes);
 
 app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
 
