@@ -150,6 +150,14 @@ describe("what the end-user API records", () => {
       ["signup", { method: "anonymous" }],
     ]);
     expect(events[0]).toMatchObject({ type: "signin", outcome: "success", userId: session.user.id, detail: { method: "pat" } });
+
+    const deanonymized = await call(`/realms/${realm}/user/deanonymize`, {
+      token: anonymous.json.session.accessToken,
+      body: { signInMethod: "email-password", email: uniqueEmail("deanon"), password: GOOD_PASSWORD },
+    });
+    expect(deanonymized.status, JSON.stringify(deanonymized.json)).toBe(200);
+    const latest = (await auditOf(realm, { userId: anonymousId, type: "signup" })).events[0];
+    expect(latest.detail).toEqual({ method: "deanonymize", signInMethod: "email-password" });
   });
 
   it("TOTP: turning it on and off, and a two-step sign-in counted once", async () => {

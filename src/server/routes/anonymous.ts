@@ -19,6 +19,7 @@ import { passwordHasherFor } from "../services/passwords";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
 import { limitMail, limitSignUp } from "../limits/limits";
+import { recordAudit } from "../services/audit";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const anonymousBody = z.strictObject({
@@ -96,6 +97,8 @@ export const anonymousRoutes = new Hono<AppEnv>()
       if (isUniqueViolation(error)) throw new AuthError("email-already-in-use");
       throw error;
     }
+    // The anonymous account becomes a real one: its sign-up, by the method it chose.
+    recordAudit(context, { type: "signup", outcome: "success", userId: user.id, detail: { method: "deanonymize", signInMethod: body.signInMethod } });
 
     const account = { id: user.id, email: body.email, displayName: options.value.displayName ?? user.displayName, locale: options.value.locale };
     const redirectTo = redirectTarget(context, options.value.redirectTo);
