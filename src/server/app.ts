@@ -9,6 +9,7 @@ import { clientIpOf } from "./limits/limits";
 import { configForRealm, defaultRealm, resolveRealm } from "./realm";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { adminUserRoutes } from "./routes/admin/users";
+import { adminAuditRoutes } from "./routes/admin/audit";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
 import { mfaRoutes } from "./routes/mfa";
@@ -104,6 +105,7 @@ app.route("/", endUserApi);
 // The admin API is the deployment's: at the root only.
 app.route("/", adminKeyRoutes);
 app.route("/", adminUserRoutes);
+app.route("/admin/realms/:realm", adminAuditRoutes);
 
 app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
 

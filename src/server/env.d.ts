@@ -87,6 +87,7 @@ interface Env {
   RATE_LIMIT_SMS_WINDOW_SECONDS?: string;
   RATE_LIMIT_SIGNUPS_PER_IP?: string;
   RATE_LIMIT_SIGNUP_WINDOW_SECONDS?: string;
+  AUDIT_RETENTION_DAYS?: string;
 }
 
 declare namespace Cloudflare {
