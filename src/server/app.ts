@@ -12,6 +12,8 @@ import { adminApiKeyRoutes } from "./routes/admin/api-keys";
 import { adminOpenApiRoutes } from "./routes/admin/openapi";
 import { adminRealmRoutes } from "./routes/admin/realms";
 import { adminRealmSigningKeyRoutes } from "./routes/admin/signing-keys";
+import { adminUserRoutes } from "./routes/admin/users";
+import { adminAuditRoutes } from "./routes/admin/audit";
 import { anonymousRoutes } from "./routes/anonymous";
 import { patRoutes } from "./routes/pat";
 import { mfaRoutes } from "./routes/mfa";
@@ -110,6 +112,8 @@ app.route("/", adminKeyRoutes);
 app.route("/", adminRealmRoutes);
 app.route("/", adminApiKeyRoutes);
 app.route("/", adminRealmSigningKeyRoutes);
+app.route("/", adminUserRoutes);
+app.route("/admin/realms/:realm", adminAuditRoutes);
 
 app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
 

@@ -64,6 +64,14 @@ export const RATE_LIMIT_SMS_WINDOW_SECONDS_DEFAULT = 3600;
 export const RATE_LIMIT_SIGNUPS_PER_IP_DEFAULT = 10;
 export const RATE_LIMIT_SIGNUP_WINDOW_SECONDS_DEFAULT = 300;
 
+/**
+ * How long the audit log keeps an event (README, "Audit"); the daily purge
+ * deletes older ones. 1..3650 days.
+ *
+ * @example AUDIT_RETENTION_DAYS=365
+ */
+export const AUDIT_RETENTION_DAYS_DEFAULT = 90;
+
 export type MailTransport = "dev" | "smtp" | "http" | "binding" | "none";
 
 export interface Config {
@@ -140,10 +148,18 @@ export interface Config {
   /** How long an elevated access token satisfies the elevated-only routes. */
   elevationTtlSeconds: number;
   rateLimits: RateLimitSettings;
+  /** Days an audit event is kept (AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
   /** Secret: HMAC key that derives a rotated refresh token's child. */
   refreshTokenSecret: string;
   /** Secret: admin API credential; the admin API is off without it. */
   adminSecret: string | null;
+  /**
+   * Lets the admin API start a session as a user (`POST /admin/realms/{realm}/users/{id}/impersonate`)
+   * for support staff; its access token names the operator in an `act` claim.
+   * @example ADMIN_IMPERSONATION_ENABLED = "true"
+   */
+  adminImpersonationEnabled: boolean;
   /** Secret: optional pepper mixed into every password hash. */
   passwordPepper: string | null;
 }
@@ -517,8 +533,10 @@ export function parseConfig(env: RawEnv): Config {
     webauthn: readWebauthnSettings(env, publicUrl, readUrl(env, "CLIENT_URL")),
     elevationTtlSeconds: readInteger(env, "ELEVATION_TTL_SECONDS", ELEVATION_TTL_SECONDS_DEFAULT, 30, 86_400),
     rateLimits: readRateLimitSettings(env),
+    auditRetentionDays: readInteger(env, "AUDIT_RETENTION_DAYS", AUDIT_RETENTION_DAYS_DEFAULT, 1, 3650),
     refreshTokenSecret,
     adminSecret: readSecret(env, "ADMIN_SECRET", 16) ?? null,
+    adminImpersonationEnabled: readBoolean(env, "ADMIN_IMPERSONATION_ENABLED", false),
     passwordPepper: readSecret(env, "PASSWORD_PEPPER", 16) ?? null,
   };
 }

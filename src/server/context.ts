@@ -34,6 +34,8 @@ export interface AppEnv {
     context: RequestContext;
     /** Who called the admin API, once `authenticateAdmin` has run. */
     admin?: import("./routes/admin/access").AdminActor;
+    /** Who a sign-in route is about, once known (routes/audit-sign-in.ts). */
+    signInSubject?: import("./routes/audit-sign-in").SignInSubject;
   };
 }
 

@@ -72,6 +72,7 @@ interface Env {
   MAIL_API_FORMAT?: string;
   REFRESH_TOKEN_SECRET?: string;
   ADMIN_SECRET?: string;
+  ADMIN_IMPERSONATION_ENABLED?: string;
   PASSWORD_PEPPER?: string;
   RATE_LIMIT_FAILURES_PER_ACCOUNT?: string;
   RATE_LIMIT_FAILURES_PER_IP?: string;
@@ -86,6 +87,7 @@ interface Env {
   RATE_LIMIT_SMS_WINDOW_SECONDS?: string;
   RATE_LIMIT_SIGNUPS_PER_IP?: string;
   RATE_LIMIT_SIGNUP_WINDOW_SECONDS?: string;
+  AUDIT_RETENTION_DAYS?: string;
 }
 
 declare namespace Cloudflare {

@@ -56,6 +56,13 @@ const ERROR_TABLE = {
   "realm-already-exists": [409, "A realm with this id already exists"],
   "invalid-realm-settings": [400, "Invalid realm settings"],
   "default-realm-protected": [409, "The default realm cannot be deleted"],
+  "user-not-found": [404, "No user with this id"],
+  "session-not-found": [404, "No live session with this id"],
+  "phone-number-already-in-use": [409, "Phone number already in use"],
+  "unsupported-password-hash": [400, "This password hash format cannot be imported"],
+  "impersonation-disabled": [403, "Impersonation is disabled: set ADMIN_IMPERSONATION_ENABLED"],
+  // Ours: an impersonation token (`act` claim) may read and act as the user, not change its credentials.
+  "impersonation-forbidden": [403, "An impersonation session may not change the account's credentials"],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

@@ -1,6 +1,7 @@
 /** The Worker's exports: the HTTP handler, the daily purge and the Durable Object classes. */
 import { drizzle } from "drizzle-orm/d1";
 import { app } from "./app";
+import { configFor } from "./config";
 import { purgeExpiredRows } from "./services/purge";
 import { continueRealmDeletionsLogged } from "./services/realm-deletion";
 
@@ -22,10 +23,13 @@ export default {
     const now = Date.now();
     for (const [binding, database] of d1Bindings(env)) {
       ctx.waitUntil(
-        purgeExpiredRows(drizzle(database), now).then(
-          (counts) => console.log(`purge ${binding}: ${JSON.stringify(counts)}`),
-          (error: unknown) => console.error(`purge of ${binding} failed: ${error instanceof Error ? error.message : "unknown error"}`),
-        ),
+        // Inside the chain: a settings error is logged as the purge's failure.
+        Promise.resolve()
+          .then(() => purgeExpiredRows(drizzle(database), now, configFor(env)))
+          .then(
+            (counts) => console.log(`purge ${binding}: ${JSON.stringify(counts)}`),
+            (error: unknown) => console.error(`purge of ${binding} failed: ${error instanceof Error ? error.message : "unknown error"}`),
+          ),
       );
     }
   },

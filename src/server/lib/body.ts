@@ -20,7 +20,7 @@ async function readCapped(request: Request): Promise<string> {
   }
 }
 
-function describeIssue(issues: z.core.$ZodIssue[]): string {
+export function describeIssue(issues: z.core.$ZodIssue[]): string {
   const issue = issues[0];
   if (issue === undefined) return "invalid body";
   const path = issue.path.length > 0 ? issue.path.join(".") : "body";

@@ -15,6 +15,7 @@
  */
 import type { RequestContext } from "../context";
 import { tooManyRequests } from "../errors";
+import { recordAudit } from "../services/audit";
 import type { AttemptPolicy, LimitVerdict } from "./rate-limiter";
 
 /** `CF-Connecting-IP` is set by Cloudflare's edge on every request; absent only locally. */
@@ -27,7 +28,20 @@ function limiter(context: RequestContext, key: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
 
+/**
+ * A limit refused the request: recorded in the audit log (README, "Audit"). The
+ * coarse per-IP request limit (app.ts) is not: it sheds floods, and a write per
+ * refused request would turn a flood into one on D1. These limits sit behind it,
+ * so their entries are bounded by it.
+ */
+function limitHit(context: RequestContext, limit: string, retryAfterMs: number) {
+  recordAudit(context, { type: "rate-limit", outcome: "failure", detail: { limit } });
+  return tooManyRequests(retryAfterMs);
+}
+
 interface SendSubject {
+  /** Which limit, for the audit log: the key without the address it may carry. */
+  name: string;
   key: string;
   limit: number;
   windowSeconds: number;
@@ -42,7 +56,7 @@ async function takeSend(context: RequestContext, subjects: SendSubject[]): Promi
     const verdict = await limiter(context, subject.key).take(subject.limit, subject.windowSeconds * 1000, now);
     if (!verdict.allowed) {
       await Promise.all(taken.map(({ key, at }) => limiter(context, key).giveBack(at)));
-      throw tooManyRequests(verdict.retryAfterMs);
+      throw limitHit(context, subject.name, verdict.retryAfterMs);
     }
     taken.push({ key: subject.key, at: verdict.at });
   }
@@ -53,8 +67,8 @@ export function limitMail(context: RequestContext, recipient: string): Promise<v
   const { config, realm, clientIp } = context;
   const limits = config.rateLimits;
   return takeSend(context, [
-    { key: `${realm.id}:mail-to:${recipient.toLowerCase()}`, limit: limits.emailsPerRecipient, windowSeconds: limits.emailWindowSeconds },
-    { key: `${realm.id}:mail-from-ip:${clientIp}`, limit: limits.emailsPerIp, windowSeconds: limits.emailWindowSeconds },
+    { name: "mail-to-recipient", key: `${realm.id}:mail-to:${recipient.toLowerCase()}`, limit: limits.emailsPerRecipient, windowSeconds: limits.emailWindowSeconds },
+    { name: "mail-from-ip", key: `${realm.id}:mail-from-ip:${clientIp}`, limit: limits.emailsPerIp, windowSeconds: limits.emailWindowSeconds },
   ]);
 }
 
@@ -63,10 +77,10 @@ export function limitSms(context: RequestContext, phoneNumber: string): Promise<
   const { config, realm, clientIp } = context;
   const limits = config.rateLimits;
   return takeSend(context, [
-    { key: `${realm.id}:sms-to:${phoneNumber}`, limit: limits.smsPerNumber, windowSeconds: limits.smsWindowSeconds },
-    { key: `${realm.id}:sms-from-ip:${clientIp}`, limit: limits.smsPerIp, windowSeconds: limits.smsWindowSeconds },
+    { name: "sms-to-number", key: `${realm.id}:sms-to:${phoneNumber}`, limit: limits.smsPerNumber, windowSeconds: limits.smsWindowSeconds },
+    { name: "sms-from-ip", key: `${realm.id}:sms-from-ip:${clientIp}`, limit: limits.smsPerIp, windowSeconds: limits.smsWindowSeconds },
     // One object for the whole deployment: SMS are few, so it is never hot.
-    { key: "deployment:sms", limit: limits.smsPerDeployment, windowSeconds: limits.smsWindowSeconds },
+    { name: "sms-per-deployment", key: "deployment:sms", limit: limits.smsPerDeployment, windowSeconds: limits.smsWindowSeconds },
   ]);
 }
 
@@ -75,7 +89,7 @@ export function limitSignUp(context: RequestContext): Promise<void> {
   const { config, realm, clientIp } = context;
   const limits = config.rateLimits;
   return takeSend(context, [
-    { key: `${realm.id}:signup-from-ip:${clientIp}`, limit: limits.signUpsPerIp, windowSeconds: limits.signUpWindowSeconds },
+    { name: "signups-from-ip", key: `${realm.id}:signup-from-ip:${clientIp}`, limit: limits.signUpsPerIp, windowSeconds: limits.signUpWindowSeconds },
   ]);
 }
 
@@ -115,12 +129,12 @@ export async function reserveCredentialAttempt(context: RequestContext, account:
     windowMs: limits.failureWindowSeconds * 1000,
     lockoutMaxMs: limits.lockoutMaxSeconds * 1000,
   });
-  const subjects: { key: string; policy: AttemptPolicy; isAccount: boolean }[] = [];
+  const subjects: { name: string; key: string; policy: AttemptPolicy; isAccount: boolean }[] = [];
   if (account !== null && limits.failuresPerAccount > 0) {
-    subjects.push({ key: `${realm.id}:attempts:${accountKey(account)}`, policy: policy(limits.failuresPerAccount), isAccount: true });
+    subjects.push({ name: "attempts-per-account", key: `${realm.id}:attempts:${accountKey(account)}`, policy: policy(limits.failuresPerAccount), isAccount: true });
   }
   if (limits.failuresPerIp > 0) {
-    subjects.push({ key: `${realm.id}:attempts-from-ip:${clientIp}`, policy: policy(limits.failuresPerIp), isAccount: false });
+    subjects.push({ name: "attempts-from-ip", key: `${realm.id}:attempts-from-ip:${clientIp}`, policy: policy(limits.failuresPerIp), isAccount: false });
   }
 
   const reserved: { key: string; at: number; isAccount: boolean }[] = [];
@@ -129,7 +143,7 @@ export async function reserveCredentialAttempt(context: RequestContext, account:
     const verdict: LimitVerdict = await limiter(context, subject.key).reserveAttempt(subject.policy, now);
     if (!verdict.allowed) {
       await Promise.all(reserved.map(({ key, at }) => limiter(context, key).forgive(at)));
-      throw tooManyRequests(verdict.retryAfterMs);
+      throw limitHit(context, subject.name, verdict.retryAfterMs);
     }
     reserved.push({ key: subject.key, at: verdict.at, isAccount: subject.isAccount });
   }

@@ -19,6 +19,8 @@ import { passwordHasherFor } from "../services/passwords";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
 import { limitMail, limitSignUp } from "../limits/limits";
+import { recordAudit } from "../services/audit";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const anonymousBody = z.strictObject({
   displayName: z.optional(displayNameSchema),
@@ -36,7 +38,7 @@ const deanonymizeBody = z.strictObject({
 });
 
 export const anonymousRoutes = new Hono<AppEnv>()
-  .post("/signin/anonymous", async (c) => {
+  .post("/signin/anonymous", auditSignIn("anonymous"), async (c) => {
     const context = c.var.context;
     const { config } = context;
     const body = await readJsonBody(c.req.raw, anonymousBody, { optional: true });
@@ -56,8 +58,9 @@ export const anonymousRoutes = new Hono<AppEnv>()
         metadata: body.metadata ?? {},
         isAnonymous: true,
       },
-      { startSession: true },
+      { startSession: true, signUpMethod: "anonymous" },
     );
+    noteSignInSubject(c, { userId: user.id });
     return c.json({ session: await buildSession(context, user, session) });
   })
 
@@ -94,6 +97,8 @@ export const anonymousRoutes = new Hono<AppEnv>()
       if (isUniqueViolation(error)) throw new AuthError("email-already-in-use");
       throw error;
     }
+    // The anonymous account becomes a real one: its sign-up, by the method it chose.
+    recordAudit(context, { type: "signup", outcome: "success", userId: user.id, detail: { method: "deanonymize", signInMethod: body.signInMethod } });
 
     const account = { id: user.id, email: body.email, displayName: options.value.displayName ?? user.displayName, locale: options.value.locale };
     const redirectTo = redirectTarget(context, options.value.redirectTo);

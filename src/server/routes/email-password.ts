@@ -13,6 +13,7 @@ import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
 const signInBody = z.strictObject({ email: emailSchema, password: passwordSchema });
@@ -40,15 +41,16 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
       metadata: options.value.metadata,
       createdAt,
     };
-    return c.json((await signUp(context, account, { redirectTo: options.value.redirectTo })) satisfies SessionPayload);
+    return c.json((await signUp(context, account, { redirectTo: options.value.redirectTo, method: "email-password" })) satisfies SessionPayload);
   })
 
-  .post("/signin/email-password", async (c) => {
+  .post("/signin/email-password", auditSignIn("email-password"), async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, signInBody);
     const hasher = passwordHasherFor(config);
     const user = await findUserByEmail(db, realm.id, body.email);
+    if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: body.email } : { userId: user.id });
     if (user === null || user.passwordHash === null) {
       // Spend a hash anyway, so timing does not tell which emails exist.
@@ -71,6 +73,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
       : null;
 
     const outcome = await afterFirstFactor(context, user);
+    noteSignInSubject(c, { userId: user.id, secondFactorDue: outcome.kind === "mfa" });
     await Promise.all([rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]), settled]);
     return c.json((await signInAnswer(context, user, outcome)) satisfies SignInEmailPasswordResponse);
   });

@@ -17,6 +17,7 @@ import { consumeTicket, LINK_TICKET_PURPOSES, newLinkTicket, type LinkTicketPurp
 import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { revokeLinkTicketsStatement } from "../db/tickets";
 import { limitMail } from "../limits/limits";
+import { recordAudit } from "../services/audit";
 import { afterFirstFactor } from "../tokens/first-factor";
 import { requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
@@ -113,9 +114,17 @@ export const emailRoutes = new Hono<AppEnv>()
     // A redirect target that is not allowed is refused outright: redirecting to it,
     // even with an error, would make this an open redirector.
     const redirectTo = redirectTarget(context, c.req.query("redirectTo"));
-    const fail = (code: ErrorCode) => c.redirect(errorRedirect(redirectTo, new AuthError(code)), 302);
-
     const purpose = LINK_TICKET_PURPOSES.find((candidate) => ticket.startsWith(`${candidate}:`));
+    // Every link starts a session (or an MFA step): a sign-in for the audit log,
+    // by magic link or by another link the mail carried.
+    const method = purpose === "signinPasswordless" || purpose === undefined ? "magic-link" : "email-link";
+    const link = purpose === undefined ? null : LINK_TYPE_OF[purpose];
+    let knownUserId: string | null = null;
+    const fail = (code: ErrorCode) => {
+      recordAudit(context, { type: "signin", outcome: "failure", userId: knownUserId, actor: { type: "anonymous", id: null }, detail: { method, link, error: code } });
+      return c.redirect(errorRedirect(redirectTo, new AuthError(code)), 302);
+    };
+
     if (purpose === undefined || ticket.length > 512) return fail("invalid-ticket");
     let consumed;
     try {
@@ -126,6 +135,7 @@ export const emailRoutes = new Hono<AppEnv>()
     }
     const user = await findUserById(db, realm.id, consumed.userId);
     if (user === null) return fail("invalid-ticket");
+    knownUserId = user.id;
     if (user.disabled) return fail("disabled-user");
 
     const userId = user.id;
@@ -149,6 +159,8 @@ export const emailRoutes = new Hono<AppEnv>()
       }
       throw error;
     }
+    const secondFactor = outcome.kind === "mfa" ? { secondFactor: "due" } : {};
+    recordAudit(context, { type: "signin", outcome: "success", userId, detail: { method, link, ...secondFactor } });
     if (outcome.kind === "mfa") target.searchParams.set("mfaTicket", outcome.ticket);
     else target.searchParams.set("refreshToken", outcome.issued.refreshToken);
     return c.redirect(target.toString(), 302);

@@ -14,6 +14,8 @@ import { boundedString } from "../lib/schema";
 import { changeTotpActivation, generateTotpSecret, signInWithTotp } from "../services/totp";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
+import { recordAudit } from "../services/audit";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 // activeMfaType is any string here so that an unknown type answers the spec's
 // `mfa-type-not-found` rather than a generic invalid-request.
@@ -38,12 +40,15 @@ export const mfaRoutes = new Hono<AppEnv>()
     const user = await signedInUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, changeMfaBody);
     await changeTotpActivation(context, user, body.code, body.activeMfaType);
+    const change = body.activeMfaType === "totp" ? "enabled" : "disabled";
+    recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "totp", change } });
     return c.json("OK");
   })
 
-  .post("/signin/mfa/totp", async (c) => {
+  .post("/signin/mfa/totp", auditSignIn("mfa-totp"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, signInTotpBody);
     const { user, issued } = await signInWithTotp(context, body.ticket, body.otp);
+    noteSignInSubject(c, { userId: user.id });
     return c.json({ session: await buildSession(context, user, issued) });
   });

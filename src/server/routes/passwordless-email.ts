@@ -19,6 +19,7 @@ import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
 import { limitMail, reserveCredentialAttempt } from "../limits/limits";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const passwordlessBody = z.strictObject({ email: emailSchema, options: z.optional(signUpOptionsSchema) });
 const otpVerifyBody = z.strictObject({ otp: boundedString(1, 32), email: emailSchema });
@@ -81,11 +82,12 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     return c.json("OK");
   })
 
-  .post("/signin/otp/email/verify", async (c) => {
+  .post("/signin/otp/email/verify", auditSignIn("email-otp"), async (c) => {
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, otpVerifyBody);
     const user = await findUserByEmail(db, realm.id, body.email);
+    if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: body.email } : { userId: user.id });
     // Every guess is counted by the address's code store, whether or not the
     // address has an account, so the answer is the same for both.
@@ -103,6 +105,7 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     // spec's response has no `mfa` branch here; we add it rather than let a mailbox
     // alone get past a second factor).
     const outcome = await afterFirstFactor(context, proven);
+    noteSignInSubject(c, { userId: user.id, secondFactorDue: outcome.kind === "mfa" });
     await Promise.all([runBatch(db, [...proof, markEmailVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
     return c.json(await signInAnswer(context, proven, outcome));
   });

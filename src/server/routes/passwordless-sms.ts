@@ -20,6 +20,7 @@ import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { smsSenderFor } from "../services/sms";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSms, reserveCredentialAttempt } from "../limits/limits";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
 const verifyBody = z.strictObject({ phoneNumber: boundedString(1, 32), otp: boundedString(1, 32) });
@@ -57,13 +58,14 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     return c.json("OK");
   })
 
-  .post("/signin/passwordless/sms/otp", async (c) => {
+  .post("/signin/passwordless/sms/otp", auditSignIn("sms-otp"), async (c) => {
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, verifyBody);
     const phoneNumber = normalizeE164(body.phoneNumber);
     if (phoneNumber === null) throw new AuthError("invalid-otp");
     const user = await findUserByPhone(db, realm.id, phoneNumber);
+    if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: phoneNumber } : { userId: user.id });
     const verdict = await codesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
     if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
@@ -76,6 +78,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const proven = { ...afterFirstProof(user, "phoneNumber"), phoneNumberVerified: true };
     // The spec's SignInPasswordlessSmsOtpResponse: a user with TOTP finishes at /signin/mfa/totp.
     const outcome = await afterFirstFactor(context, proven);
+    noteSignInSubject(c, { userId: user.id, secondFactorDue: outcome.kind === "mfa" });
     await Promise.all([runBatch(db, [...proof, markPhoneNumberVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
     return c.json(await signInAnswer(context, proven, outcome));
   });

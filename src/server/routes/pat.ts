@@ -20,6 +20,7 @@ import { checkMaySignIn } from "../tokens/may-sign-in";
 import { requireAccessToken, requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { reserveCredentialAttempt } from "../limits/limits";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const createBody = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }),
@@ -79,7 +80,7 @@ export const patRoutes = new Hono<AppEnv>()
     return c.json("OK");
   })
 
-  .post("/signin/pat", async (c) => {
+  .post("/signin/pat", auditSignIn("pat"), async (c) => {
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, signInBody);
@@ -92,6 +93,7 @@ export const patRoutes = new Hono<AppEnv>()
     if (ownerId === null) throw new AuthError("invalid-pat");
     const user = await findUserById(db, realm.id, ownerId);
     if (user === null) throw new AuthError("invalid-pat");
+    noteSignInSubject(c, { userId: user.id });
     const settled = attempt.succeeded();
     checkMaySignIn(context.config, user);
     // The session exists only if the token is still live when it is written.

@@ -8,6 +8,7 @@ import { revokeAllForUserStatement, revokeFamily } from "../db/refresh-tokens";
 import { revokeLinkTicketsStatement } from "../db/tickets";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
+import { recordAudit } from "../services/audit";
 import { familyOf, rotate } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { optionalAccessToken, requireAccessToken, serverVerifier } from "../tokens/verify";
@@ -40,12 +41,14 @@ export const sessionRoutes = new Hono<AppEnv>()
         revokeAllPatsStatement(db, realm.id, claims.sub, now),
         revokeLinkTicketsStatement(db, realm.id, claims.sub, now),
       ]);
+      recordAudit(context, { type: "signout", outcome: "success", userId: claims.sub, detail: { scope: "all" } });
       return c.json("OK");
     }
     if (body.refreshToken === undefined) throw new AuthError("invalid-request", "refreshToken or all is required");
     const family = await familyOf(context, body.refreshToken);
     if (family === null) throw new AuthError("invalid-refresh-token");
     await revokeFamily(context.db, context.realm.id, family.familyId, now);
+    recordAudit(context, { type: "signout", outcome: "success", userId: family.userId, detail: { scope: "session", sessionId: family.familyId } });
     return c.json("OK");
   })
 

@@ -11,6 +11,7 @@ import { revokeLinkTicketsStatement } from "../db/tickets";
 import { markEmailVerifiedStatement, runBatch } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
+import { recordAudit } from "../services/audit";
 import { passwordHasherFor } from "../services/passwords";
 import { consumeTicket } from "../tokens/tickets";
 import { requireAccessToken, requireSessionUser } from "../tokens/verify";
@@ -52,6 +53,7 @@ export const userRoutes = new Hono<AppEnv>()
         revokeLinkTicketsStatement(db, realm.id, userId, now),
         markEmailVerifiedStatement(db, realm.id, userId, now),
       ]);
+      recordAudit(context, { type: "password-change", outcome: "success", userId, detail: { via: "reset" } });
       return c.json("OK");
     }
 
@@ -68,5 +70,6 @@ export const userRoutes = new Hono<AppEnv>()
       revokeAllPatsStatement(db, realm.id, user.id, now),
       revokeLinkTicketsStatement(db, realm.id, user.id, now),
     ]);
+    recordAudit(context, { type: "password-change", outcome: "success", userId: user.id, detail: { via: "signed-in" } });
     return c.json("OK");
   });

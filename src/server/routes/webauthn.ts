@@ -13,6 +13,8 @@ import { readJsonBody } from "../lib/body";
 import { emailSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
 import { signUpOptionsSchema } from "../lib/sign-up-options";
+import { recordAudit } from "../services/audit";
+import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 import {
   finishAddingPasskey,
   finishElevation,
@@ -63,10 +65,11 @@ export const webauthnRoutes = new Hono<AppEnv>()
     return c.json(await startPasskeySignIn(context, body.email));
   })
 
-  .post("/signin/webauthn/verify", async (c) => {
+  .post("/signin/webauthn/verify", auditSignIn("passkey"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, assertionBody);
     const { user, issued } = await finishPasskeySignIn(context, body.credential);
+    noteSignInSubject(c, { userId: user.id });
     return c.json({ session: await buildSession(context, user, issued) } satisfies SessionPayload);
   })
 
@@ -97,6 +100,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
     const { claims, user } = await requireSessionUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, addVerifyBody);
     const added = await finishAddingPasskey(context, user, claims, body.credential, body.nickname);
+    recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "passkey", change: "added", passkeyId: added.id } });
     return c.json({ id: added.id, ...(added.nickname === null ? {} : { nickname: added.nickname }) });
   })
 
@@ -112,5 +116,6 @@ export const webauthnRoutes = new Hono<AppEnv>()
     requireEnabled(context);
     const { claims } = await requireSessionUser(context, c.req.raw);
     await removePasskey(context, claims, c.req.param("id"));
+    recordAudit(context, { type: "factor-change", outcome: "success", userId: claims.sub, detail: { factor: "passkey", change: "removed", passkeyId: c.req.param("id") } });
     return c.json("OK");
   });

@@ -13,6 +13,10 @@ import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-toke
 import { buildSession } from "../tokens/session";
 import { defaultRedirect, verificationMail } from "./mail/flows";
 import { deliverMail, sendInBackground } from "./mail/send";
+import { recordAudit } from "./audit";
+
+/** How an account came to be, as the audit log's `signup` entries say. */
+export type SignUpMethod = "email-password" | "passkey" | "anonymous" | "passwordless-email" | "passwordless-sms";
 
 /**
  * A user to create in the request's realm (`passwordHash` hashed already, or
@@ -28,6 +32,8 @@ export interface AccountWrites {
   startSession?: boolean;
   /** More statements for the same batch (the sign-up's passkey, say). */
   alsoWrite?: Statement[];
+  /** Records a `signup` audit entry once written; absent, the caller records its own (an admin action). */
+  signUpMethod?: SignUpMethod;
 }
 
 /**
@@ -50,7 +56,7 @@ export async function createAccount(
 export async function createAccount(
   context: RequestContext,
   account: NewAccount,
-  { startSession = false, alsoWrite = [] }: AccountWrites = {},
+  { startSession = false, alsoWrite = [], signUpMethod }: AccountWrites = {},
 ): Promise<{ user: UserWithRoles; session: IssuedRefreshToken | null }> {
   const { db, realm } = context;
   const { id = crypto.randomUUID(), createdAt = Date.now(), emailVerified = false, isAnonymous = false, ...rest } = account;
@@ -62,6 +68,7 @@ export async function createAccount(
     if (isUniqueViolation(error, "users.email")) throw new AuthError("email-already-in-use");
     throw error;
   }
+  if (signUpMethod !== undefined) recordAudit(context, { type: "signup", outcome: "success", userId: id, detail: { method: signUpMethod } });
   return { user: inserted.row, session: session?.issued ?? null };
 }
 
@@ -74,16 +81,16 @@ export async function createAccount(
 export async function signUp(
   context: RequestContext,
   account: NewAccount & { email: string },
-  { redirectTo, alsoWrite }: { redirectTo: string | null; alsoWrite?: Statement[] },
+  { redirectTo, alsoWrite, method }: { redirectTo: string | null; alsoWrite?: Statement[]; method: SignUpMethod },
 ): Promise<SessionPayload> {
   const { config } = context;
   if (config.requireVerifiedEmail) {
-    const { user } = await createAccount(context, account, { alsoWrite });
+    const { user } = await createAccount(context, account, { alsoWrite, signUpMethod: method });
     const mail = await verificationMail(context, user, redirectTo ?? defaultRedirect(context));
     sendInBackground(context, mail.kind, () => deliverMail(context, mail));
     return { session: null };
   }
-  const { user, session } = await createAccount(context, account, { startSession: true, alsoWrite });
+  const { user, session } = await createAccount(context, account, { startSession: true, alsoWrite, signUpMethod: method });
   return { session: await buildSession(context, user, session) };
 }
 
@@ -124,7 +131,7 @@ export async function findOrCreatePasswordlessUser(
       defaultRole: resolved.value.defaultRole,
       roles: resolved.value.roles,
       metadata: resolved.value.metadata,
-    });
+    }, { signUpMethod: "email" in address ? "passwordless-email" : "passwordless-sms" });
     return user;
   } catch (error) {
     // Two requests for the same new address: the second finds the first's account.

@@ -421,7 +421,7 @@ export async function finishPasskeySignUp(
     createdAt: stored.createdAt,
   };
   const alsoWrite = [insertCredentialStatement(db, stored)];
-  return refusingKnownKey(() => signUp(context, account, { redirectTo: resolved.value.redirectTo, alsoWrite }));
+  return refusingKnownKey(() => signUp(context, account, { redirectTo: resolved.value.redirectTo, alsoWrite, method: "passkey" }));
 }
 
 /**

@@ -8,6 +8,7 @@
  * - tickets and WebAuthn challenges past their expiry, used or not;
  * - personal access tokens past their expiry;
  * - dev outbox mail older than a week;
+ * - audit events older than AUDIT_RETENTION_DAYS;
  * - anonymous users older than a day with no live session: an anonymous user has
  *   no credential but its refresh token, so once that is gone (signed out, or
  *   unused for REFRESH_TOKEN_TTL_SECONDS) nobody can ever sign in as it again.
@@ -23,7 +24,8 @@
  */
 import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
+import { AUDIT_RETENTION_DAYS_DEFAULT } from "../config";
+import { auditEvents, devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
 import type { Database } from "../db/users";
 
 export const PURGE_CHUNK_ROWS = 1000;
@@ -33,15 +35,26 @@ export const DEV_OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** An anonymous user this young is kept even without a session (it may be signing in right now). */
 export const ANONYMOUS_USER_GRACE_MS = 24 * 60 * 60 * 1000;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export type PurgeCounts = Record<string, number>;
 
-function purgeTargets(now: number): { name: string; table: SQLiteTable; dead: SQL }[] {
+/** What the deployment keeps for a set time (its settings). */
+export interface Retention {
+  auditRetentionDays: number;
+}
+
+const DEFAULT_RETENTION: Retention = { auditRetentionDays: AUDIT_RETENTION_DAYS_DEFAULT };
+
+function purgeTargets(now: number, retention: Retention): { name: string; table: SQLiteTable; dead: SQL }[] {
   return [
     { name: "refresh_tokens", table: refreshTokens, dead: lt(refreshTokens.expiresAt, now) },
     { name: "tickets", table: tickets, dead: lt(tickets.expiresAt, now) },
     { name: "webauthn_challenges", table: webauthnChallenges, dead: lt(webauthnChallenges.expiresAt, now) },
     { name: "personal_access_tokens", table: personalAccessTokens, dead: lt(personalAccessTokens.expiresAt, now) },
     { name: "dev_outbox", table: devOutbox, dead: lt(devOutbox.createdAt, now - DEV_OUTBOX_RETENTION_MS) },
+    // Served by the index on created_at alone: expiry spans every realm.
+    { name: "audit_events", table: auditEvents, dead: lt(auditEvents.createdAt, now - retention.auditRetentionDays * DAY_MS) },
     {
       name: "anonymous_users",
       table: users,
@@ -56,8 +69,8 @@ function purgeTargets(now: number): { name: string; table: SQLiteTable; dead: SQ
 }
 
 /** One chunk's delete for the target `name` (exported so a test can read its query plan). */
-export function purgeChunkStatement(name: string, now: number): SQL {
-  const target = purgeTargets(now).find((candidate) => candidate.name === name);
+export function purgeChunkStatement(name: string, now: number, retention: Retention = DEFAULT_RETENTION): SQL {
+  const target = purgeTargets(now, retention).find((candidate) => candidate.name === name);
   if (target === undefined) throw new Error(`no purge target ${name}`);
   return chunkStatement(target);
 }
@@ -67,9 +80,9 @@ function chunkStatement({ table, dead }: { table: SQLiteTable; dead: SQL }): SQL
 }
 
 /** Deletes what can never be used again as of `now`; answers how many rows of each table went. */
-export async function purgeExpiredRows(db: Database, now: number): Promise<PurgeCounts> {
+export async function purgeExpiredRows(db: Database, now: number, retention: Retention = DEFAULT_RETENTION): Promise<PurgeCounts> {
   const counts: PurgeCounts = {};
-  for (const target of purgeTargets(now)) {
+  for (const target of purgeTargets(now, retention)) {
     let deleted = 0;
     for (let chunk = 0; chunk < MAX_CHUNKS_PER_TABLE; chunk++) {
       const result = await db.run(chunkStatement(target));

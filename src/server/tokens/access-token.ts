@@ -14,8 +14,8 @@ export interface IssuedAccessToken {
 export interface ExtraClaims {
   /** Inside the Hasura namespace, e.g. `x-hasura-auth-elevated`. */
   hasura?: Record<`x-hasura-${string}`, string>;
-  /** At the top level, e.g. `elevatedAt`. */
-  top?: Record<string, string | number>;
+  /** At the top level, e.g. `elevatedAt`, or an impersonation's `act` (RFC 8693 §4.1). */
+  top?: Record<string, string | number | { sub: string }>;
 }
 
 export async function issueAccessToken(

@@ -7,6 +7,7 @@
  * (no tab logs another out), while a parent presented after the window is a
  * reuse, and the whole family is revoked.
  */
+import { recordAudit } from "../services/audit";
 import {
   findRefreshTokenByHash,
   insertRefreshTokenStatement,
@@ -98,6 +99,14 @@ export async function rotate(
   // Rotated before the grace window (or its child is gone): a replayed token.
   console.warn(`refresh token reuse detected: revoking session family ${parent.familyId} of user ${user.id}`);
   await revokeFamily(db, realm.id, parent.familyId, now);
+  // Whoever presented the token may not be its owner: the actor is not the user.
+  recordAudit(context, {
+    type: "refresh-reuse",
+    outcome: "failure",
+    userId: user.id,
+    actor: { type: "anonymous", id: null },
+    detail: { sessionId: parent.familyId, revoked: "session" },
+  });
   throw new AuthError("invalid-refresh-token");
 }
 

@@ -42,6 +42,9 @@ export async function requireSessionUser(
   request: Request,
 ): Promise<{ claims: AccessTokenClaims; user: UserWithRoles }> {
   const claims = await requireAccessToken(context, request);
+  // An impersonation token (RFC 8693 `act`, issued by the admin API to support
+  // staff) acts as the user but must not take the account over.
+  if ("act" in claims) throw new AuthError("impersonation-forbidden");
   const user = await findUserWithLiveSession(context.db, context.realm.id, claims.sub, claims.sid, Date.now());
   if (user === null) throw new AuthError("unauthenticated-user");
   return { claims, user };

@@ -25,7 +25,7 @@ export interface AdminOperation {
   access: AdminAccess;
   /** The JSON request body's schema, the one the route validates with. */
   body?: z.ZodMiniType;
-  query?: z.ZodMiniObject;
+  query?: z.ZodMiniType;
   /** The success status and what it answers. */
   response: { status: number; description: string };
 }
