@@ -49,6 +49,9 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
+            // Some tests send dozens of requests in parallel (the rate limits'):
+            // on a loaded 2-core machine they can take longer than vitest's 5 s.
+            testTimeout: 30_000,
             include: ["test/**/*.test.ts"],
             exclude: ["test/node/**"],
             setupFiles: ["./test/apply-migrations.ts"],

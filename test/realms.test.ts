@@ -201,4 +201,15 @@ describe("a realm's own settings", () => {
     expect(error.mock.calls.flat().join(" ")).toContain("DATABASE");
     error.mockRestore();
   });
+
+  it("a stored override of a deployment setting or secret fails the realm closed instead of applying", async () => {
+    const sneaky = "sneaky-settings-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(sneaky, Date.now(), JSON.stringify({ ENVIRONMENT: "development" }))
+      .run();
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await api(`/realms/${sneaky}/_dev/outbox`)).status).toBe(500);
+    expect(error.mock.calls.flat().join(" ")).toContain("ENVIRONMENT");
+    error.mockRestore();
+  });
 });

@@ -4,7 +4,7 @@
  * KeyStore, users and limits. A realm that does not exist answers 404 for all its
  * routes.
  */
-import { parseConfig, type Config } from "./config";
+import { ConfigError, parseConfig, REALM_SETTING_NAMES, type Config } from "./config";
 import type { Realm } from "./context";
 import { findRealmSettings } from "./db/realms";
 import { DEFAULT_REALM } from "./db/schema";
@@ -81,7 +81,11 @@ export function configForRealm(env: object, deployment: Config, realm: Realm): C
   const held = realmConfigs.get(realm.id);
   if (held !== undefined && held.overridesJson === overridesJson) return held.config;
   // A value the admin API would have refused (written around it) fails this
-  // realm's requests, logged with the setting's name, rather than run it half-set.
+  // realm's requests, logged with the setting's name, rather than run it half-set;
+  // so does a deployment setting or secret, which a realm may never override.
+  const allowed: readonly string[] = REALM_SETTING_NAMES;
+  const notRealmLevel = Object.keys(realm.overrides).find((name) => !allowed.includes(name));
+  if (notRealmLevel !== undefined) throw new ConfigError(notRealmLevel, `is not a realm setting (realm ${realm.id})`);
   const config = parseConfig({ ...env, ...realm.overrides });
   realmConfigs.set(realm.id, { overridesJson, config });
   return config;
