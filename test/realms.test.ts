@@ -12,7 +12,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT } from "../src/server/config";
 import { REALM_CACHE_SECONDS } from "../src/server/realm";
-import { GOOD_PASSWORD, api, uniqueEmail, workerFetch } from "./helpers";
+import { ADMIN_SECRET, GOOD_PASSWORD, api, uniqueEmail, workerFetch } from "./helpers";
 
 const REALM = "acme-realm-test";
 
@@ -211,5 +211,21 @@ describe("a realm's own settings", () => {
     expect((await api(`/realms/${sneaky}/_dev/outbox`)).status).toBe(500);
     expect(error.mock.calls.flat().join(" ")).toContain("ENVIRONMENT");
     error.mockRestore();
+  });
+
+  it("impersonation is allowed per realm: a realm's override turns it on there only", async () => {
+    const support = "impersonation-realm-test";
+    await env.DB.prepare("INSERT OR REPLACE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(support, Date.now(), JSON.stringify({ ADMIN_IMPERSONATION_ENABLED: "true" }))
+      .run();
+    const inRealm = await signUpAt(`/realms/${support}`, uniqueEmail("impersonated"));
+    const inDefault = await signUpAt("", uniqueEmail("not-impersonated"));
+    const headers = { "x-admin-secret": ADMIN_SECRET };
+    const allowed = await api(`/admin/realms/${support}/users/${inRealm.user.id}/impersonate`, { method: "POST", headers });
+    expect(allowed.status, allowed.text).toBe(201);
+    expect(decodeJwt(allowed.json.accessToken).act).toEqual({ sub: "admin-secret" });
+    const refused = await api(`/admin/realms/default/users/${inDefault.user.id}/impersonate`, { method: "POST", headers });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.code).toBe("impersonation-disabled");
   });
 });

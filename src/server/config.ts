@@ -614,6 +614,8 @@ export const REALM_SETTING_NAMES = [
   "RATE_LIMIT_SIGNUPS_PER_IP",
   "RATE_LIMIT_SIGNUP_WINDOW_SECONDS",
   "DATABASE",
+  // Impersonation is allowed per realm (off unless the realm, or [vars], turns it on).
+  "ADMIN_IMPERSONATION_ENABLED",
 ] as const;
 export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
 
