@@ -212,7 +212,9 @@ describe("TOTP MFA through the Worker", () => {
 
   it("deactivates when activeMfaType is left out, as Nhost's server does", async () => {
     const { email, session, totpSecret } = await userWithTotp();
-    const deactivated = await api("/user/mfa", { token: session.accessToken, body: { code: await codeFor(totpSecret) } });
+    // The next step's code (accepted within one step of drift): always later than
+    // the step activation used, even when this runs across a 30-second boundary.
+    const deactivated = await api("/user/mfa", { token: session.accessToken, body: { code: await codeFor(totpSecret, Date.now() + 30_000) } });
     expect(deactivated.status, deactivated.text).toBe(200);
     expect((await signIn(email)).json.session.user.activeMfaType).toBeNull();
   });
