@@ -8,6 +8,8 @@ import { ConfigError, parseConfig, REALM_SETTING_NAMES, type Config } from "./co
 import type { Realm } from "./context";
 import { findRealmSettings } from "./db/realms";
 import { DEFAULT_REALM } from "./db/schema";
+
+export { DEFAULT_REALM };
 import type { Database } from "./db/users";
 import { AuthError } from "./errors";
 
