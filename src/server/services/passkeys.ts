@@ -443,20 +443,39 @@ export async function startPasskeySignIn(context: RequestContext, email: string 
   return request;
 }
 
-/** `/signin/webauthn/verify`: an assertion earns a session. */
-export async function finishPasskeySignIn(context: RequestContext, credential: PasskeyAssertion): Promise<PasskeySession> {
-  const { db, realm } = context;
+/**
+ * The assertion half of sign-in and elevation: the answered challenge of `ceremony`
+ * is consumed, an attempt reserved against the credential's user and the IP, the
+ * signature and counter checked, and the session written only with the counter.
+ * `userOf` names the user that may hold the session (and refuses others).
+ */
+async function sessionFromAssertion(
+  context: RequestContext,
+  credential: PasskeyAssertion,
+  ceremony: "signin" | "elevate",
+  expectedUserId: string | null,
+  userOf: (stored: WebauthnCredentialRow) => Promise<UserWithRoles>,
+): Promise<PasskeySession> {
   requireEnabled(context);
   const challenge = answeredChallenge(credential.response.clientDataJSON);
-  const consumed = await takeChallenge(context, challenge, "signin");
-  const { stored, attempt } = await reserveAssertionAttempt(context, credential, consumed.userId);
+  const consumed = await takeChallenge(context, challenge, ceremony, expectedUserId ?? undefined);
+  const { stored, attempt } = await reserveAssertionAttempt(context, credential, expectedUserId ?? consumed.userId);
   const newCounter = await verifyAssertion(context, credential, challenge, stored);
   const settled = attempt.succeeded();
-  const user = await findUserById(db, realm.id, stored.userId);
-  if (user === null) throw new AuthError("invalid-request", "unknown credential");
+  const user = await userOf(stored);
   checkMaySignIn(context.config, user);
   const [session] = await Promise.all([sessionAfterAssertion(context, stored, newCounter, user.id), settled]);
   return { user, issued: session.issued };
+}
+
+/** `/signin/webauthn/verify`: an assertion earns a session. */
+export function finishPasskeySignIn(context: RequestContext, credential: PasskeyAssertion): Promise<PasskeySession> {
+  const { db, realm } = context;
+  return sessionFromAssertion(context, credential, "signin", null, async (stored) => {
+    const user = await findUserById(db, realm.id, stored.userId);
+    if (user === null) throw new AuthError("invalid-request", "unknown credential");
+    return user;
+  });
 }
 
 /** `/elevate/webauthn`: options for an assertion with one of the signed-in user's keys. */
@@ -478,16 +497,8 @@ export async function finishElevation(
   claims: AccessTokenClaims,
   credential: PasskeyAssertion,
 ): Promise<PasskeySession & { claims: ExtraClaims }> {
-  requireEnabled(context);
-  const challenge = answeredChallenge(credential.response.clientDataJSON);
-  await takeChallenge(context, challenge, "elevate", claims.sub);
-  const { stored, attempt } = await reserveAssertionAttempt(context, credential, claims.sub);
-  const newCounter = await verifyAssertion(context, credential, challenge, stored);
-  const settled = attempt.succeeded();
-  requireRegularUser(user);
-  checkMaySignIn(context.config, user);
-  const [session] = await Promise.all([sessionAfterAssertion(context, stored, newCounter, user.id), settled]);
-  return { user, issued: session.issued, claims: elevatedClaims(user.id, Date.now()) };
+  const session = await sessionFromAssertion(context, credential, "elevate", claims.sub, async () => requireRegularUser(user));
+  return { ...session, claims: elevatedClaims(user.id, Date.now()) };
 }
 
 /** `/user/webauthn/add`: options to add a passkey to the signed-in user, excluding those it has. */
