@@ -96,7 +96,7 @@ function withSettings(settings: Record<string, string>) {
 }
 
 async function countUsersWithEmail(email: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind(email.toLowerCase()).first<{ n: number }>();
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE lower(email) = lower(?)").bind(email).first<{ n: number }>();
   return row!.n;
 }
 
@@ -122,11 +122,14 @@ describe("sign-up: the spec's Session and User", () => {
     expect(Math.abs(Date.parse(user.createdAt) - Date.now())).toBeLessThan(60_000);
   });
 
-  it("stores the email lower-cased and answers with it", async () => {
-    const email = uniqueEmail("MiXeD");
+  it("keeps the email as entered (as Nhost does) and finds it whatever the case", async () => {
+    const email = uniqueEmail("Emory_Mann");
     const { session } = await signUp(email);
-    expect(session.user.email).toBe(email.toLowerCase());
-    expect(await countUsersWithEmail(email)).toBe(1);
+    expect(session.user.email).toBe(email);
+    expect(await countUsersWithEmail(email.toUpperCase())).toBe(1);
+    const signedIn = await signIn(email.toLowerCase());
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.json.session.user.email).toBe(email);
   });
 
   it("honours allowedRoles, defaultRole, locale, displayName and metadata", async () => {

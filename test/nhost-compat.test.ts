@@ -91,7 +91,7 @@ describe("sign up", () => {
     expect(session.refreshToken).toMatch(/^[0-9a-f-]{36}$/);
     expect(session.refreshTokenId).toMatch(/^[0-9a-f-]{36}$/);
     expect(session.user).toMatchObject({
-      email: email.toLowerCase(),
+      email,
       displayName: "Ada Lovelace",
       locale: "fr",
       defaultRole: "editor",

@@ -28,7 +28,7 @@ const PREFIX_END = "\u{10FFFF}";
  * knows whether another page follows. Keyset pagination on the primary key
  * (`id > afterId`), no OFFSET: users inserted between two pages neither repeat
  * nor shift the rows already listed. Email and phone prefixes are ranges on the
- * (realm, email) and (realm, phone_number) unique indexes; display names have no
+ * (realm, lower(email)) and (realm, phone_number) unique indexes; display names have no
  * index, so a search reads the realm's users in id order until the page is full.
  */
 export async function listUsers(db: Database, realm: string, query: UserListQuery): Promise<{ users: UserWithRoles[]; more: boolean }> {
@@ -42,7 +42,7 @@ export async function listUsers(db: Database, realm: string, query: UserListQuer
     const lower = query.search.toLowerCase();
     conditions.push(
       or(
-        and(sql`${users.email} >= ${lower}`, sql`${users.email} < ${lower + PREFIX_END}`),
+        and(sql`lower(${users.email}) >= ${lower}`, sql`lower(${users.email}) < ${lower + PREFIX_END}`),
         and(sql`${users.phoneNumber} >= ${query.search}`, sql`${users.phoneNumber} < ${query.search + PREFIX_END}`),
         sql`substr(lower(${users.displayName}), 1, ${[...lower].length}) = ${lower}`,
       ),

@@ -26,7 +26,11 @@ export const users = sqliteTable(
   {
     id: text("id").primaryKey(),
     realm: text("realm").notNull().references(() => realms.id),
-    /** Lower-cased; null for anonymous and phone-only users. */
+    /**
+     * As the user entered it (Nhost keeps the case); null for anonymous and
+     * phone-only users. Every lookup and the unique index compare `lower(email)`,
+     * so case never makes two accounts.
+     */
     email: text("email"),
     emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
     phoneNumber: text("phone_number"),
@@ -56,7 +60,7 @@ export const users = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (table) => [
-    uniqueIndex("users_realm_email_unique").on(table.realm, table.email),
+    uniqueIndex("users_realm_email_lower_unique").on(table.realm, sql`lower(${table.email})`),
     uniqueIndex("users_realm_phone_unique").on(table.realm, table.phoneNumber),
     // The daily purge looks for anonymous users left without a session.
     index("users_anonymous_created_idx").on(table.createdAt).where(sql`${table.isAnonymous} = 1`),

@@ -33,8 +33,9 @@ export async function findUserWhere(db: Database, realm: string, condition: SQL)
   return row ? { ...row.user, roles: parseRoles(row.roles) } : null;
 }
 
+/** The account of an address, whatever its case: the same expression as the unique index, so SQLite searches that index. */
 export function findUserByEmail(db: Database, realm: string, email: string): Promise<UserWithRoles | null> {
-  return findUserWhere(db, realm, eq(users.email, email));
+  return findUserWhere(db, realm, sql`lower(${users.email}) = lower(${email})`);
 }
 
 export function findUserByPhone(db: Database, realm: string, phoneNumber: string): Promise<UserWithRoles | null> {

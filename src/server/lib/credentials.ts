@@ -6,10 +6,8 @@ import { AuthError } from "../errors";
 import { isCommonPassword } from "./common-passwords";
 import { boundedString } from "./schema";
 
-export const emailSchema = z.pipe(
-  z.email().check(z.maxLength(254)),
-  z.transform((email: string) => email.toLowerCase()),
-);
+/** An address as the user typed it: Nhost keeps the case, and every lookup ignores it (db/users.ts). */
+export const emailSchema = z.email().check(z.maxLength(254));
 export const passwordSchema = boundedString(1, PASSWORD_MAX_LENGTH);
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { SessionPayload } from "../../shared/api";
 import type { RequestContext } from "../context";
-import { isUniqueViolation } from "../db/unique-violation";
+import { isUniqueViolation, USER_EMAIL_UNIQUE_INDEX } from "../db/unique-violation";
 import { findUserByEmail, findUserByPhone, insertUserStatements, type NewUser, type Statement, type UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
 import { resolveSignUpOptions, type SignUpOptions } from "../lib/sign-up-options";
@@ -65,7 +65,7 @@ export async function createAccount(
   try {
     await db.batch([...inserted.statements, ...alsoWrite, ...(session === null ? [] : [session.statement])]);
   } catch (error) {
-    if (isUniqueViolation(error, "users.email")) throw new AuthError("email-already-in-use");
+    if (isUniqueViolation(error, USER_EMAIL_UNIQUE_INDEX)) throw new AuthError("email-already-in-use");
     throw error;
   }
   if (signUpMethod !== undefined) recordAudit(context, { type: "signup", outcome: "success", userId: id, detail: { method: signUpMethod } });

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppContext, AppEnv } from "../../context";
 import { deleteUser, listUsers, updateUser, type UserChange } from "../../db/admin-users";
-import { isUniqueViolation } from "../../db/unique-violation";
+import { isUniqueViolation, USER_EMAIL_UNIQUE_INDEX } from "../../db/unique-violation";
 import { findUserByEmail, findUserByPhone, type UserWithRoles } from "../../db/users";
 import { AuthError } from "../../errors";
 import { readJsonBody } from "../../lib/body";
@@ -206,10 +206,10 @@ const users = new Hono<AppEnv>()
     const change: UserChange = { now: Date.now() };
     if (body.email !== undefined && body.email !== user.email) {
       const holder = await findUserByEmail(db, realm.id, body.email);
-      if (holder !== null) throw new AuthError("email-already-in-use");
+      if (holder !== null && holder.id !== user.id) throw new AuthError("email-already-in-use");
       change.email = body.email;
-      // A new address is unproven unless the operator says otherwise.
-      change.emailVerified = false;
+      // A new address is unproven unless the operator says otherwise; the same address in another case stays proven.
+      if (holder === null) change.emailVerified = false;
     }
     if (body.emailVerified !== undefined) change.emailVerified = body.emailVerified;
     if (body.phoneNumber !== undefined) {
@@ -243,7 +243,7 @@ const users = new Hono<AppEnv>()
     try {
       if (!(await updateUser(db, realm.id, user.id, change))) throw new AuthError("user-not-found");
     } catch (error) {
-      if (isUniqueViolation(error, "users.email")) throw new AuthError("email-already-in-use");
+      if (isUniqueViolation(error, USER_EMAIL_UNIQUE_INDEX)) throw new AuthError("email-already-in-use");
       if (isUniqueViolation(error, "users.phone_number")) throw new AuthError("phone-number-already-in-use");
       throw error;
     }
