@@ -43,8 +43,29 @@ app.use(async (c, next) => {
   if (answer !== c.res) c.res = answer;
 });
 
+// A realm's path resolves the realm before CORS, so that its own allowed origins
+// answer its preflights. A realm that does not exist answers 404 after CORS (below),
+// with the deployment's CORS headers, so a browser app can read why.
+app.use("/realms/:realm/*", async (c, next) => {
+  const context = c.var.context;
+  let realm;
+  try {
+    realm = await resolveRealm(context.deploymentDb, context.config, c.req.param("realm"));
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    c.set("realmRefusal", error);
+    return next();
+  }
+  const config = configForRealm(c.env, context.config, realm);
+  c.set("context", { ...context, realm, config, db: databaseOf(c.env, config, context.deploymentDb) });
+  await next();
+});
+
 // Browser apps on other origins call the end-user API with bearer tokens. No
-// cookies are involved, so credentials stay off and `*` is a safe default.
+// cookies are involved, so credentials stay off and `*` is a safe default. Each
+// realm answers with its own CORS_ALLOWED_ORIGINS. The admin API takes no
+// preflighted method beyond these: its credentials belong in a back office's
+// server, not in a browser.
 app.use(
   cors({
     origin: (origin, c) => {
@@ -71,6 +92,12 @@ async function limitRequestsPerIp(env: Env, clientIp: string): Promise<void> {
   if (!success) throw tooManyRequests(REQUEST_RATE_LIMIT_PERIOD_MS);
 }
 
+app.use("/realms/:realm/*", async (c, next) => {
+  const refusal = c.get("realmRefusal");
+  if (refusal !== undefined) throw refusal;
+  await next();
+});
+
 // After CORS, so that a browser app can read the 429; preflights are not counted.
 app.use(async (c, next) => {
   await limitRequestsPerIp(c.env, c.var.context.clientIp);
@@ -96,14 +123,6 @@ const endUserApi = new Hono<AppEnv>()
   .route("/", webauthnRoutes)
   .route("/", devRoutes);
 
-// A realm's path resolves the realm (404 when it does not exist) before any route.
-app.use("/realms/:realm/*", async (c, next) => {
-  const context = c.var.context;
-  const realm = await resolveRealm(context.deploymentDb, context.config, c.req.param("realm"));
-  const config = configForRealm(c.env, context.config, realm);
-  c.set("context", { ...context, realm, config, db: databaseOf(c.env, config, context.deploymentDb) });
-  await next();
-});
 app.route("/realms/:realm", endUserApi);
 app.route("/", endUserApi);
 // The admin API is the deployment's: at the root only.

@@ -74,10 +74,37 @@ export const AUDIT_RETENTION_DAYS_DEFAULT = 90;
 
 export type MailTransport = "dev" | "smtp" | "http" | "binding" | "none";
 
-export interface Config {
+/**
+ * Settings of the whole deployment, the same in every realm: where it is served,
+ * its secrets and transports, how long a signing key is leased, how long the
+ * audit log is kept. A realm can never override one (`configForRealm` copies them
+ * from the deployment after parsing a realm's overrides).
+ */
+export interface DeploymentSettings {
   environment: "development" | "production";
   /** Base URL of this service; the default realm's issuer (`iss`). */
   publicUrl: string;
+  signingKeyLeaseSeconds: number;
+  mail: MailSettings;
+  sms: SmsSettings;
+  /** Secret: key for TOTP secrets at rest; REFRESH_TOKEN_SECRET (own HKDF label) when unset. */
+  totpEncryptionKey: string | null;
+  /** Days an audit event is kept (AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
+  /** Secret: HMAC key that derives a rotated refresh token's child. */
+  refreshTokenSecret: string;
+  /** Secret: admin API credential; the admin API is off without it. */
+  adminSecret: string | null;
+  /** Secret: optional pepper mixed into every password hash. */
+  passwordPepper: string | null;
+}
+
+/**
+ * Settings a realm may override (`REALM_SETTING_NAMES`, stored per realm): roles,
+ * locales, redirects, lifetimes, password policy, WebAuthn relying party, CORS,
+ * rate limits, which sign-in methods are on. The default realm's are `[vars]`.
+ */
+export interface RealmSettings {
   /** The application's URL: always an allowed redirect target. */
   clientUrl: string | null;
   allowedRedirectUrls: string[];
@@ -89,7 +116,6 @@ export interface Config {
   keyRotationPeriodSeconds: number;
   jwksMaxAgeSeconds: number;
   verifierCacheMaxAgeSeconds: number;
-  signingKeyLeaseSeconds: number;
   passwordMinLength: number;
   /**
    * Refuse new passwords found, lower-cased, on the bundled list of 49,233 common
@@ -125,12 +151,8 @@ export interface Config {
    * with the same "OK" whether or not the address has an account.
    */
   concealErrors: boolean;
-  mail: MailSettings;
-  sms: SmsSettings;
   /** SMS code lifetime. */
   smsOtpTtlSeconds: number;
-  /** Secret: key for TOTP secrets at rest; REFRESH_TOKEN_SECRET (own HKDF label) when unset. */
-  totpEncryptionKey: string | null;
   /** The issuer name authenticator apps show. */
   totpIssuer: string;
   mfaTicketTtlSeconds: number;
@@ -148,20 +170,37 @@ export interface Config {
   /** How long an elevated access token satisfies the elevated-only routes. */
   elevationTtlSeconds: number;
   rateLimits: RateLimitSettings;
-  /** Days an audit event is kept (AUDIT_RETENTION_DAYS). */
-  auditRetentionDays: number;
-  /** Secret: HMAC key that derives a rotated refresh token's child. */
-  refreshTokenSecret: string;
-  /** Secret: admin API credential; the admin API is off without it. */
-  adminSecret: string | null;
   /**
    * Lets the admin API start a session as a user (`POST /admin/realms/{realm}/users/{id}/impersonate`)
    * for support staff; its access token names the operator in an `act` claim.
    * @example ADMIN_IMPERSONATION_ENABLED = "true"
    */
   adminImpersonationEnabled: boolean;
-  /** Secret: optional pepper mixed into every password hash. */
-  passwordPepper: string | null;
+}
+
+/** What a request runs with: the deployment's settings and its realm's (design §7). */
+export type Config = DeploymentSettings & RealmSettings;
+
+const DEPLOYMENT_SETTING_KEYS = [
+  "environment",
+  "publicUrl",
+  "signingKeyLeaseSeconds",
+  "mail",
+  "sms",
+  "totpEncryptionKey",
+  "refreshTokenSecret",
+  "adminSecret",
+  "passwordPepper",
+  "auditRetentionDays",
+] as const satisfies readonly (keyof DeploymentSettings)[];
+// A field added to DeploymentSettings but not to the list above would let a realm's
+// parse supply it: this line stops the build instead.
+const everyDeploymentSettingCopied: Exclude<keyof DeploymentSettings, (typeof DEPLOYMENT_SETTING_KEYS)[number]> extends never ? true : never = true;
+void everyDeploymentSettingCopied;
+
+/** The deployment's part of `config`, to lay over a realm's parse. */
+export function deploymentSettingsOf(config: Config): DeploymentSettings {
+  return Object.fromEntries(DEPLOYMENT_SETTING_KEYS.map((key) => [key, config[key]])) as unknown as DeploymentSettings;
 }
 
 export class ConfigError extends Error {

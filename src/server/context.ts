@@ -36,6 +36,8 @@ export interface AppEnv {
     admin?: import("./routes/admin/access").AdminActor;
     /** Who a sign-in route is about, once known (routes/audit-sign-in.ts). */
     signInSubject?: import("./routes/audit-sign-in").SignInSubject;
+    /** Why the realm a `/realms/:realm` path names cannot serve (it does not exist): answered after CORS. */
+    realmRefusal?: import("./errors").AuthError;
   };
 }
 

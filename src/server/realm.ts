@@ -4,7 +4,7 @@
  * KeyStore, users and limits. A realm that does not exist answers 404 for all its
  * routes.
  */
-import { ConfigError, parseConfig, REALM_SETTING_NAMES, type Config } from "./config";
+import { ConfigError, deploymentSettingsOf, parseConfig, REALM_SETTING_NAMES, type Config } from "./config";
 import type { Realm } from "./context";
 import { findRealmSettings } from "./db/realms";
 import { DEFAULT_REALM } from "./db/schema";
@@ -88,7 +88,9 @@ export function configForRealm(env: object, deployment: Config, realm: Realm): C
   const allowed: readonly string[] = REALM_SETTING_NAMES;
   const notRealmLevel = Object.keys(realm.overrides).find((name) => !allowed.includes(name));
   if (notRealmLevel !== undefined) throw new ConfigError(notRealmLevel, `is not a realm setting (realm ${realm.id})`);
-  const config = parseConfig({ ...env, ...realm.overrides });
+  // The parse reads the same deployment values as the deployment's own did; laying
+  // them over again makes "a realm never changes a deployment setting" structural.
+  const config: Config = { ...parseConfig({ ...env, ...realm.overrides }), ...deploymentSettingsOf(deployment) };
   realmConfigs.set(realm.id, { overridesJson, config });
   return config;
 }
