@@ -15,10 +15,9 @@ import { parseConfig } from "../src/server/config";
 import type { RequestContext } from "../src/server/context";
 import { drizzle } from "drizzle-orm/d1";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
-import { useAdminKeyLookup } from "../src/server/routes/admin/access";
 import { recordAudit } from "../src/server/services/audit";
 import { purgeExpiredRows } from "../src/server/services/purge";
-import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, uniqueEmail } from "./helpers";
+import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, createAdminApiKey, uniqueEmail } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -370,20 +369,16 @@ describe("GET /admin/realms/{realm}/audit", () => {
     expect(anonymous.json.error.code).toBe("invalid-admin-secret");
     expect((await call(`/admin/realms/${realm}/audit`, { headers: { "x-admin-secret": "not-the-secret-at-all-0123" } })).status).toBe(401);
 
-    useAdminKeyLookup(async (_context, presented) => {
-      if (presented === "eak_users") return { type: "admin-key", keyId: "k1", realm, scopes: ["users:read"] };
-      if (presented === "eak_audit") return { type: "admin-key", keyId: "k2", realm, scopes: ["audit:read"] };
-      return null;
-    });
-    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-    const forbidden = await call(`/admin/realms/${realm}/audit`, { headers: bearer("eak_users") });
+    const keys = { users: (await createAdminApiKey(realm, ["users:read"])).key, audit: (await createAdminApiKey(realm, ["audit:read"])).key };
+    const bearer = (key: keyof typeof keys) => ({ authorization: `Bearer ${keys[key]}` });
+    const forbidden = await call(`/admin/realms/${realm}/audit`, { headers: bearer("users") });
     expect(forbidden.status).toBe(403);
     expect(forbidden.json.error.code).toBe("admin-forbidden");
-    expect((await call(`/admin/realms/${realm}/audit`, { headers: bearer("eak_audit") })).status).toBe(200);
+    expect((await call(`/admin/realms/${realm}/audit`, { headers: bearer("audit") })).status).toBe(200);
     // A key of one realm reads no other's log.
-    expect((await call(`/admin/realms/default/audit`, { headers: bearer("eak_audit") })).status).toBe(403);
-    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("eak_audit") })).status).toBe(403);
-    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("eak_users") })).status).toBe(200);
+    expect((await call(`/admin/realms/default/audit`, { headers: bearer("audit") })).status).toBe(403);
+    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("audit") })).status).toBe(403);
+    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("users") })).status).toBe(200);
     expect((await call(`/admin/realms/no-such-realm-here/audit`, { headers: admin })).status).toBe(404);
   });
 });
