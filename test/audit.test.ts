@@ -104,6 +104,49 @@ describe("what the end-user API records", () => {
     expect(Date.parse(events[0].createdAt)).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it("refused sign-ups record their method and error code, never the address", async () => {
+    const realm = await newRealm();
+    const { email } = await signUpIn(realm);
+    const weak = uniqueEmail("weak");
+    expect((await call(`/realms/${realm}/signup/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(409);
+    expect((await call(`/realms/${realm}/signup/email-password`, { body: { email: weak, password: "qwertyuiop" } })).status).toBe(400);
+    expect((await call(`/realms/${realm}/signup/webauthn`, { body: { email } })).status).toBe(409);
+    const anonymous = await call(`/realms/${realm}/signin/anonymous`, { body: {} });
+    const anonymousId = anonymous.json.session.user.id;
+    const taken = await call(`/realms/${realm}/user/deanonymize`, {
+      token: anonymous.json.session.accessToken,
+      body: { signInMethod: "email-password", email, password: GOOD_PASSWORD },
+    });
+    expect(taken.status).toBe(409);
+
+    const failures = (await auditOf(realm, { type: "signup" })).events.filter((event) => event.outcome === "failure");
+    expect(failures.map((event) => [event.userId, event.detail])).toEqual([
+      [anonymousId, { method: "deanonymize", error: "email-already-in-use" }],
+      [null, { method: "passkey", error: "email-already-in-use" }],
+      [null, { method: "email-password", error: "password-in-hibp-database" }],
+      [null, { method: "email-password", error: "email-already-in-use" }],
+    ]);
+    expect(JSON.stringify(failures)).not.toContain(weak);
+  });
+
+  it("password-reset requests: sent for an account, refused for an unknown address (without it), concealed (the default) or not", async () => {
+    const realm = await newRealm();
+    const { email, session } = await signUpIn(realm);
+    const stranger = uniqueEmail("reset-stranger");
+    expect((await call(`/realms/${realm}/user/password/reset`, { body: { email } })).status).toBe(200);
+    const told = await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger }, bindings: { CONCEAL_ERRORS: "false" } });
+    expect(told.status).toBe(400);
+    expect((await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger } })).status).toBe(200);
+
+    const { events } = await auditOf(realm, { type: "password-reset-request" });
+    expect(events.map((event) => [event.outcome, event.userId, event.detail])).toEqual([
+      ["failure", null, { error: "invalid-request" }],
+      ["failure", null, { error: "invalid-request" }],
+      ["success", session.user.id, {}],
+    ]);
+    expect(JSON.stringify(events)).not.toContain(stranger);
+  });
+
   it("each sign-in method records a failure with its method and error code", async () => {
     const realm = await newRealm();
     const email = uniqueEmail("methods");
