@@ -114,7 +114,7 @@ describe("the daily purge (Cron Trigger)", () => {
   it("is wired to a Cron Trigger in wrangler.toml", async () => {
     // The deployed schedule is what runs the purge: losing it would let D1 grow silently.
     const { default: toml } = await import("../wrangler.toml?raw");
-    expect(toml).toMatch(/^\[triggers\]\s*\ncrons = \["[^"]+"\]/m);
+    expect(toml).toMatch(/^\[triggers\]\s*\ncrons = \["17 3 \* \* \*", "\*\/10 \* \* \* \*"\]/m);
   });
 });
 
