@@ -16,7 +16,7 @@ import type { RequestContext } from "../src/server/context";
 import { drizzle } from "drizzle-orm/d1";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { recordAudit } from "../src/server/services/audit";
-import { purgeExpiredRows } from "../src/server/services/purge";
+import { purgeExpiredRows } from "../src/server/db/purge";
 import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, createAdminApiKey, uniqueEmail } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());

@@ -10,7 +10,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/server/index";
 import { DEFAULT_REALM } from "../src/server/db/schema";
-import { DEV_OUTBOX_RETENTION_MS, PURGE_CHUNK_ROWS, purgeChunkStatement } from "../src/server/services/purge";
+import { DEV_OUTBOX_RETENTION_MS, PURGE_CHUNK_ROWS, purgeChunkStatement } from "../src/server/db/purge";
 import { api, signUp } from "./helpers";
 
 afterEach(() => vi.useRealTimers());

@@ -2,7 +2,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { app } from "./app";
 import { configFor } from "./config";
-import { purgeExpiredRows } from "./services/purge";
+import { purgeExpiredRows } from "./db/purge";
 import { continueRealmDeletionsLogged, REALM_DELETION_CRON } from "./services/realm-deletion";
 
 export { KeyStore } from "./keys/key-store";
