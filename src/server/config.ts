@@ -125,6 +125,13 @@ export interface RealmSettings {
   passwordBlockCommon: boolean;
   requireVerifiedEmail: boolean;
   signupDisabled: boolean;
+  /**
+   * The sign-in routes (magic link, email code, SMS code) no longer create an
+   * account for an unknown address; only the explicit sign-up routes
+   * (`/signup/passwordless/email`, `/signup/otp/email`, `/signup/passwordless/sms`) do.
+   * @example DISABLE_AUTO_SIGNUP = "true"
+   */
+  disableAutoSignup: boolean;
   defaultRole: string;
   allowedRoles: string[];
   defaultLocale: string;
@@ -169,6 +176,13 @@ export interface RealmSettings {
   webauthn: WebauthnSettings;
   /** How long an elevated access token satisfies the elevated-only routes. */
   elevationTtlSeconds: number;
+  /**
+   * Every route the spec marks `BearerAuthElevated` asks for an elevated token,
+   * whether or not the user has a second factor (without it, only users with a
+   * passkey or TOTP are asked).
+   * @example ELEVATION_REQUIRED = "true"
+   */
+  elevationRequired: boolean;
   rateLimits: RateLimitSettings;
   /**
    * Lets the admin API start a session as a user (`POST /admin/realms/{realm}/users/{id}/impersonate`)
@@ -543,6 +557,7 @@ export function parseConfig(env: RawEnv): Config {
     passwordBlockCommon: readBoolean(env, "PASSWORD_BLOCK_COMMON", true),
     requireVerifiedEmail: readBoolean(env, "REQUIRE_VERIFIED_EMAIL", false),
     signupDisabled: readBoolean(env, "SIGNUP_DISABLED", false),
+    disableAutoSignup: readBoolean(env, "DISABLE_AUTO_SIGNUP", false),
     defaultRole,
     allowedRoles,
     defaultLocale,
@@ -571,6 +586,7 @@ export function parseConfig(env: RawEnv): Config {
     database: readDatabaseBinding(env),
     webauthn: readWebauthnSettings(env, publicUrl, readUrl(env, "CLIENT_URL")),
     elevationTtlSeconds: readInteger(env, "ELEVATION_TTL_SECONDS", ELEVATION_TTL_SECONDS_DEFAULT, 30, 86_400),
+    elevationRequired: readBoolean(env, "ELEVATION_REQUIRED", false),
     rateLimits: readRateLimitSettings(env),
     auditRetentionDays: readInteger(env, "AUDIT_RETENTION_DAYS", AUDIT_RETENTION_DAYS_DEFAULT, 1, 3650),
     refreshTokenSecret,
@@ -612,6 +628,7 @@ export const REALM_SETTING_NAMES = [
   "PASSWORD_BLOCK_COMMON",
   "REQUIRE_VERIFIED_EMAIL",
   "SIGNUP_DISABLED",
+  "DISABLE_AUTO_SIGNUP",
   "DEFAULT_ROLE",
   "ALLOWED_ROLES",
   "DEFAULT_LOCALE",
@@ -640,6 +657,7 @@ export const REALM_SETTING_NAMES = [
   "WEBAUTHN_RP_ORIGINS",
   "WEBAUTHN_CHALLENGE_TTL_SECONDS",
   "ELEVATION_TTL_SECONDS",
+  "ELEVATION_REQUIRED",
   "RATE_LIMIT_FAILURES_PER_ACCOUNT",
   "RATE_LIMIT_FAILURES_PER_IP",
   "RATE_LIMIT_FAILURE_WINDOW_SECONDS",

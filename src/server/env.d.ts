@@ -25,6 +25,7 @@ interface Env {
   PASSWORD_BLOCK_COMMON?: string;
   REQUIRE_VERIFIED_EMAIL?: string;
   SIGNUP_DISABLED?: string;
+  DISABLE_AUTO_SIGNUP?: string;
   DEFAULT_ROLE?: string;
   ALLOWED_ROLES?: string;
   DEFAULT_LOCALE?: string;
@@ -60,6 +61,7 @@ interface Env {
   WEBAUTHN_RP_ORIGINS?: string;
   WEBAUTHN_CHALLENGE_TTL_SECONDS?: string;
   ELEVATION_TTL_SECONDS?: string;
+  ELEVATION_REQUIRED?: string;
   MAIL_TRANSPORT?: string;
   MAIL_FROM?: string;
   SMTP_HOST?: string;

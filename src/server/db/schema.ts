@@ -143,6 +143,12 @@ export const tickets = sqliteTable(
      * batch check it, so a session is created only by the request that redeemed it.
      */
     redeemedBy: text("redeemed_by"),
+    /**
+     * A PKCE challenge (S256) the request that made the ticket sent: `/verify` then
+     * answers an authorization code for `/token/exchange` instead of a refresh
+     * token. Kept with the ticket so that editing the link cannot drop it.
+     */
+    codeChallenge: text("code_challenge"),
   },
   (table) => [index("tickets_user_idx").on(table.userId), index("tickets_expires_idx").on(table.expiresAt)],
 );

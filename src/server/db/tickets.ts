@@ -42,6 +42,8 @@ export interface NewTicket {
   purpose: string;
   payload: string | null;
   redirectTo: string | null;
+  /** The PKCE challenge the ticket's redirect is bound to (an authorization code's, or a link's). */
+  codeChallenge?: string | null;
   createdAt: number;
   expiresAt: number;
 }
@@ -70,12 +72,12 @@ export async function consumeTicketRow(
   db: Database,
   realm: string,
   ticket: { ticketHash: string; purpose: string; now: number },
-): Promise<{ userId: string; payload: string | null; redirectTo: string | null } | null> {
+): Promise<{ userId: string; payload: string | null; redirectTo: string | null; codeChallenge: string | null } | null> {
   const used = await db
     .update(tickets)
     .set({ usedAt: ticket.now })
     .where(liveTicket(realm, ticket))
-    .returning({ userId: tickets.userId, payload: tickets.payload, redirectTo: tickets.redirectTo });
+    .returning({ userId: tickets.userId, payload: tickets.payload, redirectTo: tickets.redirectTo, codeChallenge: tickets.codeChallenge });
   return used[0] ?? null;
 }
 

@@ -15,6 +15,7 @@ import { boundedString } from "../lib/schema";
 import { displayNameSchema, resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "../services/mail/flows";
 import { createAccount } from "../services/accounts";
+import { codeChallengeSchema } from "../lib/pkce";
 import { passwordHasherFor } from "../services/passwords";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
@@ -35,6 +36,7 @@ const deanonymizeBody = z.strictObject({
   // Deprecated in the spec and ignored.
   connection: z.optional(boundedString(0, 64)),
   options: z.optional(signUpOptionsSchema),
+  codeChallenge: z.optional(codeChallengeSchema),
 });
 
 export const anonymousRoutes = new Hono<AppEnv>()
@@ -105,9 +107,9 @@ export const anonymousRoutes = new Hono<AppEnv>()
     const redirectTo = redirectTarget(context, options.value.redirectTo);
     // Not concealed: the caller owns this account and just chose the address.
     if (body.signInMethod === "passwordless") {
-      await runMailFlow(context, "signinPasswordless", () => magicLinkMail(context, account, body.email, redirectTo), false);
+      await runMailFlow(context, "signinPasswordless", () => magicLinkMail(context, account, body.email, redirectTo, body.codeChallenge ?? null), false);
     } else if (config.requireVerifiedEmail) {
-      await runMailFlow(context, "emailVerify", () => verificationMail(context, account, redirectTo), false);
+      await runMailFlow(context, "emailVerify", () => verificationMail(context, account, redirectTo, body.codeChallenge ?? null), false);
     }
     return c.json("OK");
   });

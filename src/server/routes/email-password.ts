@@ -8,6 +8,7 @@ import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { signUp } from "../services/accounts";
+import { codeChallengeSchema } from "../lib/pkce";
 import { passwordHasherFor } from "../services/passwords";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
@@ -15,7 +16,12 @@ import { limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
 import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
-const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
+const signUpBody = z.strictObject({
+  email: emailSchema,
+  password: passwordSchema,
+  options: z.optional(signUpOptionsSchema),
+  codeChallenge: z.optional(codeChallengeSchema),
+});
 const signInBody = z.strictObject({ email: emailSchema, password: passwordSchema });
 
 export const emailPasswordRoutes = new Hono<AppEnv>()
@@ -41,7 +47,7 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
       metadata: options.value.metadata,
       createdAt,
     };
-    return c.json((await signUp(context, account, { redirectTo: options.value.redirectTo, method: "email-password" })) satisfies SessionPayload);
+    return c.json((await signUp(context, account, { redirectTo: options.value.redirectTo, method: "email-password", codeChallenge: body.codeChallenge ?? null })) satisfies SessionPayload);
   })
 
   .post("/signin/email-password", auditSignIn("email-password"), async (c) => {

@@ -18,14 +18,15 @@ import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { revokeLinkTicketsStatement } from "../db/tickets";
 import { limitMail } from "../limits/limits";
 import { recordAudit } from "../services/audit";
-import { afterFirstFactor } from "../tokens/first-factor";
+import { afterLinkFactor } from "../tokens/first-factor";
 import { requireSessionUser } from "../tokens/verify";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { emailSchema } from "../lib/credentials";
+import { CODE_CHALLENGE_PATTERN, codeChallengeSchema } from "../lib/pkce";
 
 const redirectOptions = z.optional(z.strictObject({ redirectTo: z.optional(boundedString(0, 2048)) }));
-const emailWithRedirectBody = z.strictObject({ email: emailSchema, options: redirectOptions });
-const emailChangeBody = z.strictObject({ newEmail: emailSchema, options: redirectOptions });
+const emailWithRedirectBody = z.strictObject({ email: emailSchema, options: redirectOptions, codeChallenge: z.optional(codeChallengeSchema) });
+const emailChangeBody = z.strictObject({ newEmail: emailSchema, options: redirectOptions, codeChallenge: z.optional(codeChallengeSchema) });
 
 export const emailRoutes = new Hono<AppEnv>()
   .post("/user/email/send-verification-email", async (c) => {
@@ -40,7 +41,7 @@ export const emailRoutes = new Hono<AppEnv>()
       if (user === null) throw new AuthError("invalid-request", "no account uses this email");
       if (user.disabled) throw new AuthError("disabled-user");
       if (user.emailVerified) throw new AuthError("email-already-verified");
-      return verificationMail(context, user, redirectTo);
+      return verificationMail(context, user, redirectTo, body.codeChallenge ?? null);
     });
     return c.json("OK");
   })
@@ -64,6 +65,7 @@ export const emailRoutes = new Hono<AppEnv>()
       if (user.disabled) return refuse(new AuthError("disabled-user"));
       const { ticket, statements } = await newLinkTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
         redirectTo,
+        codeChallenge: body.codeChallenge ?? null,
       });
       await db.batch(statements);
       recordAudit(context, { type: "password-reset-request", outcome: "success", userId: user.id, actor: { type: "anonymous", id: null } });
@@ -96,6 +98,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const { ticket, statements } = await newLinkTicket(context, "emailConfirmChange", user.id, config.emailChangeTtlSeconds, {
       payload: body.newEmail,
       redirectTo,
+      codeChallenge: body.codeChallenge ?? null,
     });
     await db.batch(statements);
     // The link goes to the new address: only its owner can complete the change.
@@ -121,6 +124,9 @@ export const emailRoutes = new Hono<AppEnv>()
     // A redirect target that is not allowed is refused outright: redirecting to it,
     // even with an error, would make this an open redirector.
     const redirectTo = redirectTarget(context, c.req.query("redirectTo"));
+    // A client that builds the link itself may add the PKCE challenge here; one the
+    // ticket was made with is kept with it and wins (and must not be contradicted).
+    const queryChallenge = c.req.query("codeChallenge") ?? null;
     const purpose = LINK_TICKET_PURPOSES.find((candidate) => ticket.startsWith(`${candidate}:`));
     // Every link starts a session (or an MFA step): a sign-in for the audit log,
     // by magic link or by another link the mail carried.
@@ -133,6 +139,7 @@ export const emailRoutes = new Hono<AppEnv>()
     };
 
     if (purpose === undefined || ticket.length > 512) return fail("invalid-ticket");
+    if (queryChallenge !== null && !CODE_CHALLENGE_PATTERN.test(queryChallenge)) return fail("invalid-request");
     let consumed;
     try {
       consumed = await consumeTicket(context, purpose, ticket);
@@ -144,6 +151,10 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user === null) return fail("invalid-ticket");
     knownUserId = user.id;
     if (user.disabled) return fail("disabled-user");
+    if (consumed.codeChallenge !== null && queryChallenge !== null && queryChallenge !== consumed.codeChallenge) {
+      return fail("invalid-request");
+    }
+    const codeChallenge = consumed.codeChallenge ?? queryChallenge;
 
     const userId = user.id;
     const now = Date.now();
@@ -156,8 +167,9 @@ export const emailRoutes = new Hono<AppEnv>()
       ? firstProofStatements(db, user, "email", { keepsSignUpCredentials: purpose === "verifyEmail", now })
       : [];
     // A mailbox is one factor: a user with TOTP gets a ticket for /signin/mfa/totp
-    // (`mfaTicket`) instead of a session (`refreshToken`).
-    const outcome = await afterFirstFactor(context, provesAddress ? afterFirstProof(user, "email") : user);
+    // (`mfaTicket`) instead of a session (`refreshToken`); with PKCE, the session
+    // waits behind an authorization code (`code`) for /token/exchange.
+    const outcome = await afterLinkFactor(context, provesAddress ? afterFirstProof(user, "email") : user, codeChallenge);
     try {
       await runBatch(db, [...proof, ...effectsOf(purpose, consumed.payload), outcome.statement]);
     } catch (error) {
@@ -169,6 +181,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const secondFactor = outcome.kind === "mfa" ? { secondFactor: "due" } : {};
     recordAudit(context, { type: "signin", outcome: "success", userId, detail: { method, link, ...secondFactor } });
     if (outcome.kind === "mfa") target.searchParams.set("mfaTicket", outcome.ticket);
+    else if (outcome.kind === "code") target.searchParams.set("code", outcome.code);
     else target.searchParams.set("refreshToken", outcome.issued.refreshToken);
     return c.redirect(target.toString(), 302);
 

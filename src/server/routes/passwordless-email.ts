@@ -2,26 +2,31 @@
  * Signing in without a password, by email: a magic link
  * (`POST /signin/passwordless/email`, redeemed at `GET /verify`) or a one-time
  * code (`POST /signin/otp/email`, `POST /signin/otp/email/verify`). Unknown
- * addresses get an account when sign-up is allowed.
+ * addresses get an account when sign-up is allowed and DISABLE_AUTO_SIGNUP is
+ * off; `POST /signup/passwordless/email` and `POST /signup/otp/email` sign up
+ * explicitly (and do nothing for an address that has an account).
  */
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import type { AppEnv, RequestContext } from "../context";
+import type { AppContext, AppEnv, RequestContext } from "../context";
 import { findUserByEmail, markEmailVerifiedStatement, runBatch } from "../db/users";
 import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { boundedString } from "../lib/schema";
-import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { resolveSignUpOptions, signUpOptionsSchema, type SignUpOptions } from "../lib/sign-up-options";
+import { codeChallengeSchema } from "../lib/pkce";
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
-import { findOrCreatePasswordlessUser } from "../services/accounts";
+import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../services/accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
-import { limitMail, reserveCredentialAttempt } from "../limits/limits";
+import { limitMail, limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const passwordlessBody = z.strictObject({ email: emailSchema, options: z.optional(signUpOptionsSchema) });
+// The magic-link routes also take a PKCE challenge for the link's redirect.
+const magicLinkBody = z.strictObject({ email: emailSchema, options: z.optional(signUpOptionsSchema), codeChallenge: z.optional(codeChallengeSchema) });
 const otpVerifyBody = z.strictObject({ otp: boundedString(1, 32), email: emailSchema });
 
 /** The realm's code store for one address. */
@@ -37,50 +42,81 @@ function checkOptions(context: RequestContext, options: z.infer<typeof signUpOpt
   return resolved.value;
 }
 
-export const passwordlessEmailRoutes = new Hono<AppEnv>()
-  .post("/signin/passwordless/email", async (c) => {
-    const context = c.var.context;
-    const body = await readJsonBody(c.req.raw, passwordlessBody);
-    const options = checkOptions(context, body.options);
-    const redirectTo = redirectTarget(context, options.redirectTo);
-    await limitMail(context, body.email);
-    await runMailFlow(context, "signinPasswordless", async () => {
-      const user = await findOrCreatePasswordlessUser(context, { email: body.email }, body.options);
-      return magicLinkMail(context, user, body.email, redirectTo);
-    });
-    return c.json("OK");
-  })
+/**
+ * Whose account a request is for: a sign-in finds the account (or, unless
+ * DISABLE_AUTO_SIGNUP, makes one); an explicit sign-up makes one, and for an
+ * address that has one already does nothing (null).
+ */
+type AccountStep = "sign-in" | "sign-up";
 
-  .post("/signin/otp/email", async (c) => {
-    const context = c.var.context;
-    const { config } = context;
-    const body = await readJsonBody(c.req.raw, passwordlessBody);
-    checkOptions(context, body.options);
-    await limitMail(context, body.email);
-    await runMailFlow(context, "signinOtp", async () => {
-      const user = await findOrCreatePasswordlessUser(context, { email: body.email }, body.options);
-      const code = randomNumericCode(config.emailOtpDigits);
-      const now = Date.now();
-      await codesFor(context, body.email).issue(
-        await oneTimeCodeDigest(config.refreshTokenSecret, body.email, code),
-        now + config.emailOtpTtlSeconds * 1000,
-        config.otpMaxAttempts,
-        now,
-      );
-      return {
-        kind: "signinOtp",
-        to: body.email,
-        locale: user.locale,
-        variables: {
-          displayName: user.displayName,
-          email: body.email,
-          code,
-          ttlMinutes: Math.round(config.emailOtpTtlSeconds / 60),
-        },
-      };
-    });
-    return c.json("OK");
-  })
+function accountFor(context: RequestContext, step: AccountStep, email: string, options: SignUpOptions | undefined) {
+  return step === "sign-in" ? findOrCreatePasswordlessUser(context, { email }, options) : signUpPasswordlessUser(context, { email }, options);
+}
+
+/**
+ * The answer of an explicit sign-up must not tell whether the address had an
+ * account, in its timing either: its account work always runs after the answer
+ * (lib/after-response.ts), whatever CONCEAL_ERRORS says.
+ */
+function concealsFor(context: RequestContext, step: AccountStep): boolean {
+  return step === "sign-up" || context.config.concealErrors;
+}
+
+async function sendMagicLink(c: AppContext, step: AccountStep) {
+  const context = c.var.context;
+  const body = await readJsonBody(c.req.raw, magicLinkBody);
+  if (step === "sign-up" && context.config.signupDisabled) throw new AuthError("signup-disabled");
+  const options = checkOptions(context, body.options);
+  const redirectTo = redirectTarget(context, options.redirectTo);
+  if (step === "sign-up") await limitSignUp(context);
+  await limitMail(context, body.email);
+  await runMailFlow(context, "signinPasswordless", async () => {
+    const user = await accountFor(context, step, body.email, body.options);
+    if (user === null) return null;
+    return magicLinkMail(context, user, body.email, redirectTo, body.codeChallenge ?? null);
+  }, concealsFor(context, step));
+  return c.json("OK");
+}
+
+async function sendEmailCode(c: AppContext, step: AccountStep) {
+  const context = c.var.context;
+  const { config } = context;
+  const body = await readJsonBody(c.req.raw, passwordlessBody);
+  if (step === "sign-up" && config.signupDisabled) throw new AuthError("signup-disabled");
+  checkOptions(context, body.options);
+  if (step === "sign-up") await limitSignUp(context);
+  await limitMail(context, body.email);
+  await runMailFlow(context, "signinOtp", async () => {
+    const user = await accountFor(context, step, body.email, body.options);
+    if (user === null) return null;
+    const code = randomNumericCode(config.emailOtpDigits);
+    const now = Date.now();
+    await codesFor(context, body.email).issue(
+      await oneTimeCodeDigest(config.refreshTokenSecret, body.email, code),
+      now + config.emailOtpTtlSeconds * 1000,
+      config.otpMaxAttempts,
+      now,
+    );
+    return {
+      kind: "signinOtp",
+      to: body.email,
+      locale: user.locale,
+      variables: {
+        displayName: user.displayName,
+        email: body.email,
+        code,
+        ttlMinutes: Math.round(config.emailOtpTtlSeconds / 60),
+      },
+    };
+  }, concealsFor(context, step));
+  return c.json("OK");
+}
+
+export const passwordlessEmailRoutes = new Hono<AppEnv>()
+  .post("/signin/passwordless/email", (c) => sendMagicLink(c, "sign-in"))
+  .post("/signup/passwordless/email", (c) => sendMagicLink(c, "sign-up"))
+  .post("/signin/otp/email", (c) => sendEmailCode(c, "sign-in"))
+  .post("/signup/otp/email", (c) => sendEmailCode(c, "sign-up"))
 
   .post("/signin/otp/email/verify", auditSignIn("email-otp"), async (c) => {
     const context = c.var.context;

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import type { AppEnv, RequestContext } from "../context";
+import type { AppContext, AppEnv, RequestContext } from "../context";
 import { findUserByPhone, markPhoneNumberVerifiedStatement, runBatch } from "../db/users";
 import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { AuthError } from "../errors";
@@ -16,10 +16,10 @@ import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import { normalizeE164 } from "../lib/phone";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
-import { findOrCreatePasswordlessUser } from "../services/accounts";
+import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../services/accounts";
 import { smsSenderFor } from "../services/sms";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
-import { limitSms, reserveCredentialAttempt } from "../limits/limits";
+import { limitSignUp, limitSms, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
@@ -30,33 +30,58 @@ function codesFor(context: RequestContext, phoneNumber: string) {
   return env.ONE_TIME_CODES.get(env.ONE_TIME_CODES.idFromName(`${realm.id}:sms:${phoneNumber}`));
 }
 
-export const passwordlessSmsRoutes = new Hono<AppEnv>()
-  .post("/signin/passwordless/sms", async (c) => {
-    const context = c.var.context;
-    const { config } = context;
-    const body = await readJsonBody(c.req.raw, sendBody);
-    const phoneNumber = normalizeE164(body.phoneNumber);
-    if (phoneNumber === null) throw new AuthError("cannot-send-sms");
-    const resolved = resolveSignUpOptions(body.options, config);
-    if (!resolved.ok) throw new AuthError(resolved.code);
-    await limitSms(context, phoneNumber);
+/** A new sign-in code for the number (it replaces the last one, keeping its guesses). */
+export async function issueSmsCode(context: RequestContext, phoneNumber: string): Promise<string> {
+  const { config } = context;
+  const code = randomNumericCode(config.emailOtpDigits);
+  const now = Date.now();
+  const codeHash = await oneTimeCodeDigest(config.refreshTokenSecret, phoneNumber, code);
+  await codesFor(context, phoneNumber).issue(codeHash, now + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts, now);
+  return code;
+}
 
-    const work = async () => {
-      const user = await findOrCreatePasswordlessUser(context, { phoneNumber }, body.options);
-      const code = randomNumericCode(config.emailOtpDigits);
-      const now = Date.now();
-      const codeHash = await oneTimeCodeDigest(config.refreshTokenSecret, phoneNumber, code);
-      await codesFor(context, phoneNumber).issue(codeHash, now + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts, now);
-      return { user, code };
-    };
-    const deliver = ({ code }: { code: string }) =>
-      smsSenderFor(context).send({
-        to: phoneNumber,
-        body: `Your code is ${code}. It expires in ${Math.round(config.smsOtpTtlSeconds / 60)} minutes.`,
-      });
-    await runConcealable(context, { conceal: config.concealErrors, label: "SMS code" }, work, deliver);
-    return c.json("OK");
-  })
+/** Sends a code by SMS. */
+export function textCode(context: RequestContext, phoneNumber: string, code: string): Promise<void> {
+  const minutes = Math.round(context.config.smsOtpTtlSeconds / 60);
+  return smsSenderFor(context).send({ to: phoneNumber, body: `Your code is ${code}. It expires in ${minutes} minutes.` });
+}
+
+/**
+ * Texts a code: for a sign-in, to the number's account (made when sign-up is
+ * allowed and DISABLE_AUTO_SIGNUP is off); for an explicit sign-up, to a new
+ * account only, and nothing for a number that has one (same answer, and the
+ * work always runs after it, so its timing does not tell either).
+ */
+async function sendSmsCode(c: AppContext, step: "sign-in" | "sign-up") {
+  const context = c.var.context;
+  const { config } = context;
+  const body = await readJsonBody(c.req.raw, sendBody);
+  if (step === "sign-up" && config.signupDisabled) throw new AuthError("signup-disabled");
+  const phoneNumber = normalizeE164(body.phoneNumber);
+  if (phoneNumber === null) throw new AuthError("cannot-send-sms");
+  const resolved = resolveSignUpOptions(body.options, config);
+  if (!resolved.ok) throw new AuthError(resolved.code);
+  if (step === "sign-up") await limitSignUp(context);
+  await limitSms(context, phoneNumber);
+
+  const work = async () => {
+    const user =
+      step === "sign-in"
+        ? await findOrCreatePasswordlessUser(context, { phoneNumber }, body.options)
+        : await signUpPasswordlessUser(context, { phoneNumber }, body.options);
+    if (user === null) return null;
+    return { user, code: await issueSmsCode(context, phoneNumber) };
+  };
+  const deliver = async (sent: { code: string } | null) => {
+    if (sent !== null) await textCode(context, phoneNumber, sent.code);
+  };
+  await runConcealable(context, { conceal: step === "sign-up" || config.concealErrors, label: "SMS code" }, work, deliver);
+  return c.json("OK");
+}
+
+export const passwordlessSmsRoutes = new Hono<AppEnv>()
+  .post("/signin/passwordless/sms", (c) => sendSmsCode(c, "sign-in"))
+  .post("/signup/passwordless/sms", (c) => sendSmsCode(c, "sign-up"))
 
   .post("/signin/passwordless/sms/otp", auditSignIn("sms-otp"), async (c) => {
     const context = c.var.context;

@@ -1,4 +1,4 @@
-/** `POST /token`, `POST /signout`, `POST /token/verify`. */
+/** `POST /token`, `POST /signout`, `POST /token/verify`, `POST /token/exchange` (PKCE). */
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { boundedString } from "../lib/schema";
@@ -12,10 +12,14 @@ import { recordAudit } from "../services/audit";
 import { familyOf, rotate } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { optionalAccessToken, requireAccessToken, serverVerifier } from "../tokens/verify";
+import { exchangeAuthorizationCode } from "../tokens/authorization-code";
+import { codeVerifierSchema } from "../lib/pkce";
+import type { SessionPayload } from "../../shared/api";
 
 const refreshBody = z.strictObject({ refreshToken: boundedString(0, 256) });
 const signOutBody = z.strictObject({ refreshToken: z.optional(boundedString(0, 256)), all: z.optional(z.boolean()) });
 const verifyBody = z.strictObject({ token: z.optional(boundedString(0, 16_384)) });
+const exchangeBody = z.strictObject({ code: boundedString(1, 256), codeVerifier: codeVerifierSchema });
 
 export const sessionRoutes = new Hono<AppEnv>()
   .post("/token", async (c) => {
@@ -63,4 +67,12 @@ export const sessionRoutes = new Hono<AppEnv>()
     }
     if ((await optionalAccessToken(context, c.req.raw)) === null) throw new AuthError("unauthenticated-user");
     return c.json("OK");
+  })
+
+  .post("/token/exchange", async (c) => {
+    const context = c.var.context;
+    const body = await readJsonBody(c.req.raw, exchangeBody);
+    const { user, issued } = await exchangeAuthorizationCode(context, body.code, body.codeVerifier);
+    // The sign-in was audited where the code was issued (`GET /verify`).
+    return c.json({ session: await buildSession(context, user, issued) } satisfies SessionPayload);
   });

@@ -13,6 +13,7 @@ import { readJsonBody } from "../lib/body";
 import { emailSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
 import { signUpOptionsSchema } from "../lib/sign-up-options";
+import { codeChallengeSchema } from "../lib/pkce";
 import { recordAudit } from "../services/audit";
 import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 import {
@@ -40,6 +41,7 @@ const signUpVerifyBody = z.strictObject({
   credential: passkeyCreationSchema,
   options: z.optional(signUpOptionsSchema),
   nickname: z.optional(nicknameSchema),
+  codeChallenge: z.optional(codeChallengeSchema),
 });
 const signInBody = z.strictObject({ email: z.optional(emailSchema) });
 // `email` is deprecated in the spec and ignored: the credential names its user.
@@ -56,7 +58,7 @@ export const webauthnRoutes = new Hono<AppEnv>()
   .post("/signup/webauthn/verify", auditSignUpFailure("passkey"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, signUpVerifyBody);
-    return c.json((await finishPasskeySignUp(context, body.credential, body.options, body.nickname)) satisfies SessionPayload);
+    return c.json((await finishPasskeySignUp(context, body.credential, body.options, body.nickname, body.codeChallenge ?? null)) satisfies SessionPayload);
   })
 
   .post("/signin/webauthn", async (c) => {

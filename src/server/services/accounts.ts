@@ -76,17 +76,23 @@ export async function createAccount(
  * Creates the account of a sign-up and answers it as the spec does: with its
  * session, or, with REQUIRE_VERIFIED_EMAIL, with none until the address is
  * confirmed (the verification mail, sent in the background, links to
- * `redirectTo`, else to the app).
+ * `redirectTo`, else to the app; with `codeChallenge`, that link's redirect
+ * carries a PKCE authorization code instead of a refresh token).
  */
 export async function signUp(
   context: RequestContext,
   account: NewAccount & { email: string },
-  { redirectTo, alsoWrite, method }: { redirectTo: string | null; alsoWrite?: Statement[]; method: SignUpMethod },
+  {
+    redirectTo,
+    alsoWrite,
+    method,
+    codeChallenge = null,
+  }: { redirectTo: string | null; alsoWrite?: Statement[]; method: SignUpMethod; codeChallenge?: string | null },
 ): Promise<SessionPayload> {
   const { config } = context;
   if (config.requireVerifiedEmail) {
     const { user } = await createAccount(context, account, { alsoWrite, signUpMethod: method });
-    const mail = await verificationMail(context, user, redirectTo ?? defaultRedirect(context));
+    const mail = await verificationMail(context, user, redirectTo ?? defaultRedirect(context), codeChallenge);
     sendInBackground(context, mail.kind, () => deliverMail(context, mail));
     return { session: null };
   }
@@ -102,21 +108,46 @@ function findByAddress(context: RequestContext, address: PasswordlessAddress): P
 }
 
 /**
- * The account behind a passwordless request (magic link, email code, SMS code):
- * the existing one, or a new one when sign-up is allowed, its address still
- * unverified (redeeming the link or code verifies it).
+ * The account behind a passwordless sign-in (magic link, email code, SMS code):
+ * the existing one, or a new one when sign-up is allowed and DISABLE_AUTO_SIGNUP
+ * is off, its address still unverified (redeeming the link or code verifies it).
  */
 export async function findOrCreatePasswordlessUser(
   context: RequestContext,
   address: PasswordlessAddress,
   options: SignUpOptions | undefined,
 ): Promise<UserWithRoles> {
-  const { config } = context;
   const existing = await findByAddress(context, address);
   if (existing !== null) {
     if (existing.disabled) throw new AuthError("disabled-user");
     return existing;
   }
+  // Answered only when errors are not concealed, as for any unknown address.
+  if (context.config.disableAutoSignup) throw new AuthError("invalid-request", "no account uses this address");
+  return createPasswordlessUser(context, address, options);
+}
+
+/**
+ * The explicit passwordless sign-up (`/signup/passwordless/email`,
+ * `/signup/otp/email`, `/signup/passwordless/sms`): a new account, or null when
+ * the address already has one; the caller then does nothing more, so the answer
+ * is the same either way (the spec's "without side effects").
+ */
+export async function signUpPasswordlessUser(
+  context: RequestContext,
+  address: PasswordlessAddress,
+  options: SignUpOptions | undefined,
+): Promise<UserWithRoles | null> {
+  if ((await findByAddress(context, address)) !== null) return null;
+  return createPasswordlessUser(context, address, options);
+}
+
+async function createPasswordlessUser(
+  context: RequestContext,
+  address: PasswordlessAddress,
+  options: SignUpOptions | undefined,
+): Promise<UserWithRoles> {
+  const { config } = context;
   if (config.signupDisabled) throw new AuthError("signup-disabled");
   const resolved = resolveSignUpOptions(options, config);
   if (!resolved.ok) throw new AuthError(resolved.code);

@@ -392,6 +392,7 @@ export async function finishPasskeySignUp(
   credential: PasskeyCreation,
   options: SignUpOptions | undefined,
   nickname: string | undefined,
+  codeChallenge: string | null = null,
 ): Promise<SessionPayload> {
   const { config, db, realm } = context;
   requireEnabled(context);
@@ -421,7 +422,7 @@ export async function finishPasskeySignUp(
     createdAt: stored.createdAt,
   };
   const alsoWrite = [insertCredentialStatement(db, stored)];
-  return refusingKnownKey(() => signUp(context, account, { redirectTo: resolved.value.redirectTo, alsoWrite, method: "passkey" }));
+  return refusingKnownKey(() => signUp(context, account, { redirectTo: resolved.value.redirectTo, alsoWrite, method: "passkey", codeChallenge }));
 }
 
 /**

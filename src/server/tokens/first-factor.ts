@@ -10,6 +10,7 @@ import type { Statement, UserWithRoles } from "../db/users";
 import { newSessionToken, type IssuedRefreshToken } from "./refresh-token";
 import { buildSession } from "./session";
 import { newTicket } from "./tickets";
+import { newAuthorizationCode } from "./authorization-code";
 
 /** Not yet written: the caller runs `statement` in its own batch, with its other effects. */
 export type FirstFactorOutcome =
@@ -23,6 +24,19 @@ export async function afterFirstFactor(context: RequestContext, user: UserWithRo
   }
   const { issued, statement } = await newSessionToken(context, user.id);
   return { kind: "session", statement, issued };
+}
+
+/** What a link (`GET /verify`) earns: a first factor's outcome, or a PKCE authorization code in place of the session. */
+export type LinkOutcome = FirstFactorOutcome | { kind: "code"; statement: Statement; code: string };
+
+/**
+ * Like `afterFirstFactor`, for a redirect bound to a PKCE challenge: the
+ * session is replaced by an authorization code (tokens/authorization-code.ts).
+ * A user with TOTP still gets only the MFA ticket.
+ */
+export async function afterLinkFactor(context: RequestContext, user: UserWithRoles, codeChallenge: string | null): Promise<LinkOutcome> {
+  if (codeChallenge === null || user.activeMfaType === "totp") return afterFirstFactor(context, user);
+  return { kind: "code", ...(await newAuthorizationCode(context, user.id, codeChallenge)) };
 }
 
 /** The spec's sign-in body for an outcome whose statement has run: `{ session }` or `{ session: null, mfa }`. */

@@ -13,13 +13,21 @@ export { LINK_TICKET_PURPOSES, type LinkTicketPurpose } from "../db/tickets";
 
 export type TicketPurpose = LinkTicketPurpose | "mfaTotp";
 
+/** What a ticket may carry besides its user. */
+export interface TicketExtras {
+  payload?: string;
+  redirectTo?: string | null;
+  /** A PKCE challenge: `/verify` then redirects with an authorization code instead of a refresh token. */
+  codeChallenge?: string | null;
+}
+
 /** Creates a ticket and returns its statement and the secret string to hand out once. */
 export async function newTicket(
   context: RequestContext,
   purpose: TicketPurpose,
   userId: string,
   ttlSeconds: number,
-  extra: { payload?: string; redirectTo?: string | null } = {},
+  extra: TicketExtras = {},
 ) {
   const ticket = `${purpose}:${crypto.randomUUID()}`;
   const now = Date.now();
@@ -30,6 +38,7 @@ export async function newTicket(
     purpose,
     payload: extra.payload ?? null,
     redirectTo: extra.redirectTo ?? null,
+    codeChallenge: extra.codeChallenge ?? null,
     createdAt: now,
     expiresAt: now + ttlSeconds * 1000,
   });
@@ -46,7 +55,7 @@ export async function newLinkTicket(
   purpose: LinkTicketPurpose,
   userId: string,
   ttlSeconds: number,
-  extra: { payload?: string; redirectTo?: string | null } = {},
+  extra: TicketExtras = {},
 ): Promise<{ ticket: string; statements: [Statement, Statement] }> {
   const { ticket, statement } = await newTicket(context, purpose, userId, ttlSeconds, extra);
   const voidOlder = revokeLinkTicketsStatement(context.db, context.realm.id, userId, Date.now(), [purpose]);
@@ -57,6 +66,7 @@ export interface ConsumedTicket {
   userId: string;
   payload: string | null;
   redirectTo: string | null;
+  codeChallenge: string | null;
 }
 
 /** Marks the ticket used and returns what it carried; `invalid-ticket` for anything else. */

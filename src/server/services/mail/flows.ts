@@ -54,15 +54,17 @@ export function runMailFlow(
   });
 }
 
-/** A fresh verification ticket and its mail. */
+/** A fresh verification ticket and its mail; `codeChallenge` binds its redirect to PKCE. */
 export async function verificationMail(
   context: RequestContext,
   user: { id: string; email: string | null; displayName: string; locale: string },
   redirectTo: string,
+  codeChallenge: string | null = null,
 ): Promise<OutgoingMail> {
   const { config } = context;
   const { ticket, statements } = await newLinkTicket(context, "verifyEmail", user.id, config.emailVerificationTtlSeconds, {
     redirectTo,
+    codeChallenge,
   });
   await context.db.batch(statements);
   return {
@@ -78,16 +80,18 @@ export async function verificationMail(
   };
 }
 
-/** A fresh magic-link ticket and its mail. */
+/** A fresh magic-link ticket and its mail; `codeChallenge` binds its redirect to PKCE. */
 export async function magicLinkMail(
   context: RequestContext,
   user: { id: string; displayName: string; locale: string },
   email: string,
   redirectTo: string,
+  codeChallenge: string | null = null,
 ): Promise<OutgoingMail> {
   const { config } = context;
   const { ticket, statements } = await newLinkTicket(context, "signinPasswordless", user.id, config.magicLinkTtlSeconds, {
     redirectTo,
+    codeChallenge,
   });
   await context.db.batch(statements);
   return {

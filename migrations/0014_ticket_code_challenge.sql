@@ -1,0 +1,1 @@
+ALTER TABLE `tickets` ADD `code_challenge` text;

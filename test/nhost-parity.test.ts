@@ -1,0 +1,369 @@
+/**
+ * The latest Nhost spec's routes, driven by the published client
+ * (`@nhost/nhost-js` 4.7) where it has a method and by plain requests where it
+ * has none: PKCE (`codeChallenge` on every redirect that carries a session,
+ * `POST /token/exchange`), the explicit sign-up routes and DISABLE_AUTO_SIGNUP,
+ * elevation by TOTP and one-time codes (`GET /elevate`, `/elevate/totp`,
+ * `/elevate/otp/*`) and ELEVATION_REQUIRED, the phone-number change and SMS
+ * deanonymization. Codes and links are read from the dev outbox.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createClient, type NhostClient } from "@nhost/nhost-js";
+import { generatePKCEPair } from "@nhost/nhost-js/auth";
+import { FetchError } from "@nhost/nhost-js/fetch";
+import { MemoryStorage } from "@nhost/nhost-js/session";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { AUTHORIZATION_CODE_TTL_SECONDS } from "../src/server/tokens/authorization-code";
+import { s256Challenge } from "../src/server/lib/pkce";
+import { api, appFetch, GOOD_PASSWORD, uniqueEmail } from "./helpers";
+
+const REDIRECT_TO = "https://app.example.com/auth/callback";
+
+afterEach(() => vi.useRealTimers());
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/**
+ * A client as an application builds it, its network replaced by the Worker under
+ * `settings` (bindings that differ from the test Worker's). Each request waits
+ * for its background work (mail, SMS), so "nothing was sent" is a fact.
+ */
+function newClient(settings: Record<string, string> = {}): NhostClient {
+  const nhost = createClient({ authUrl: "http://localhost", storage: new MemoryStorage() });
+  nhost.auth.pushChainFunction(() => (url, init) => call(new Request(url, init), settings));
+  return nhost;
+}
+
+async function call(request: Request, settings: Record<string, string> = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await appFetch(request, { ...env, ...settings } as Env, ctx);
+  const body = await response.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return new Response(body, response);
+}
+
+/** A plain request under `settings`; the JSON answer and the status. */
+async function request(path: string, options: { body?: unknown; token?: string; settings?: Record<string, string>; method?: string } = {}) {
+  const headers = new Headers();
+  if (options.body !== undefined) headers.set("content-type", "application/json");
+  if (options.token !== undefined) headers.set("authorization", `Bearer ${options.token}`);
+  const response = await call(
+    new Request(`http://localhost${path}`, {
+      method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      redirect: "manual",
+    }),
+    options.settings,
+  );
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: text === "" ? undefined : (JSON.parse(text) as any) };
+}
+
+interface Message {
+  channel: string;
+  to: string;
+  text: string;
+  links: string[];
+}
+
+async function messagesTo(to: string, channel: "email" | "sms"): Promise<Message[]> {
+  const mails = (await api("/_dev/outbox")).json.mails as Message[];
+  return mails.filter((mail) => mail.channel === channel && mail.to.toLowerCase() === to.toLowerCase());
+}
+
+/** The newest message to `to` once `count` have arrived. */
+async function waitForMessage(to: string, channel: "email" | "sms", count = 1): Promise<Message> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const messages = await messagesTo(to, channel);
+    if (messages.length >= count) return messages[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no ${channel} #${count} to ${to}`);
+}
+
+function codeIn(message: Message): string {
+  return /\b(\d{6,10})\b/.exec(message.text)![1]!;
+}
+
+/** Follows a mailed link as a browser does: the 302's target. */
+async function follow(link: string, extraQuery: Record<string, string> = {}): Promise<URL> {
+  const url = new URL(link);
+  for (const [name, value] of Object.entries(extraQuery)) url.searchParams.set(name, value);
+  const response = await call(new Request(url, { redirect: "manual" }));
+  expect(response.status).toBe(302);
+  return new URL(response.headers.get("location")!);
+}
+
+async function failure(promise: Promise<unknown>): Promise<FetchError<any>> {
+  const error = await promise.then(
+    (value) => {
+      throw new Error(`expected a failure, got ${JSON.stringify((value as { body?: unknown }).body)}`);
+    },
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(FetchError);
+  return error as FetchError<any>;
+}
+
+async function expectAuthError(promise: Promise<unknown>, status: number, code: string) {
+  const error = await failure(promise);
+  expect(error.status, JSON.stringify(error.body)).toBe(status);
+  expect(error.body).toMatchObject({ status, error: code });
+}
+
+let phoneCounter = 0;
+function uniquePhone(): string {
+  phoneCounter += 1;
+  return `+1555${String(Date.now() % 1_000_000).padStart(6, "0")}${phoneCounter % 10}`;
+}
+
+async function signedUp(settings: Record<string, string> = {}) {
+  const nhost = newClient(settings);
+  const email = uniqueEmail("parity");
+  const response = await nhost.auth.signUpEmailPassword({ email, password: GOOD_PASSWORD });
+  const session = response.body.session!;
+  return { nhost, email, session, token: session.accessToken, userId: session.user!.id };
+}
+
+// ---------------------------------------------------------------------------
+// PKCE
+
+describe("PKCE: codeChallenge and POST /token/exchange", () => {
+  it("S256 as RFC 7636 appendix B computes it", async () => {
+    expect(await s256Challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  });
+
+  it("a magic link with a challenge redirects with a code, which the client exchanges once for a session", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("pkce-magic");
+    const { verifier, challenge } = await generatePKCEPair();
+    await nhost.auth.signInPasswordlessEmail({ email, options: { redirectTo: REDIRECT_TO }, codeChallenge: challenge });
+    const target = await follow((await waitForMessage(email, "email")).links[0]!);
+    expect(`${target.origin}${target.pathname}`).toBe(REDIRECT_TO);
+    expect(target.searchParams.get("refreshToken")).toBeNull();
+    const code = target.searchParams.get("code")!;
+    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const exchanged = await nhost.auth.tokenExchange({ code, codeVerifier: verifier });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body.session!.user).toMatchObject({ email, emailVerified: true });
+    // The client keeps the session it got, as it does after a sign-in.
+    expect(nhost.getUserSession()!.refreshToken).toBe(exchanged.body.session!.refreshToken);
+    expect((await nhost.auth.getUser()).body.email).toBe(email);
+
+    // Single use.
+    await expectAuthError(newClient().auth.tokenExchange({ code, codeVerifier: verifier }), 400, "invalid-request");
+  });
+
+  it("a wrong verifier is refused and burns the code", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("pkce-wrong");
+    const { verifier, challenge } = await generatePKCEPair();
+    await nhost.auth.signInPasswordlessEmail({ email, codeChallenge: challenge });
+    const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
+    const other = await generatePKCEPair();
+    await expectAuthError(nhost.auth.tokenExchange({ code, codeVerifier: other.verifier }), 400, "invalid-request");
+    await expectAuthError(nhost.auth.tokenExchange({ code, codeVerifier: verifier }), 400, "invalid-request");
+  });
+
+  it("an expired code is refused (frozen clock)", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("pkce-expired");
+    const { verifier, challenge } = await generatePKCEPair();
+    await nhost.auth.signInPasswordlessEmail({ email, codeChallenge: challenge });
+    const link = (await waitForMessage(email, "email")).links[0]!;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    const code = (await follow(link)).searchParams.get("code")!;
+    vi.setSystemTime(t0 + AUTHORIZATION_CODE_TTL_SECONDS * 1000 + 1000);
+    await expectAuthError(nhost.auth.tokenExchange({ code, codeVerifier: verifier }), 400, "invalid-request");
+  });
+
+  it("an unknown code and a malformed verifier are refused", async () => {
+    const nhost = newClient();
+    const { verifier } = await generatePKCEPair();
+    await expectAuthError(nhost.auth.tokenExchange({ code: "not-a-code", codeVerifier: verifier }), 400, "invalid-request");
+    await expectAuthError(nhost.auth.tokenExchange({ code: "not-a-code", codeVerifier: "short" }), 400, "invalid-request");
+    const extra = await request("/token/exchange", { body: { code: "x", codeVerifier: verifier, state: "y" } });
+    expect(extra.status).toBe(400);
+  });
+
+  it("a malformed codeChallenge is refused on a body and on GET /verify", async () => {
+    const email = uniqueEmail("pkce-bad");
+    const bad = await request("/signin/passwordless/email", { body: { email, codeChallenge: "plain-verifier-not-s256" } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toBe("invalid-request");
+    await request("/signin/passwordless/email", { body: { email } });
+    const target = await follow((await waitForMessage(email, "email")).links[0]!, { codeChallenge: "short" });
+    expect(target.searchParams.get("error")).toBe("invalid-request");
+  });
+
+  it("GET /verify's codeChallenge turns a link made without one into a code", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("pkce-query");
+    await nhost.auth.signInPasswordlessEmail({ email });
+    const { verifier, challenge } = await generatePKCEPair();
+    const target = await follow((await waitForMessage(email, "email")).links[0]!, { codeChallenge: challenge });
+    expect(target.searchParams.get("refreshToken")).toBeNull();
+    const exchanged = await nhost.auth.tokenExchange({ code: target.searchParams.get("code")!, codeVerifier: verifier });
+    expect(exchanged.body.session!.user!.email).toBe(email);
+  });
+
+  it("the challenge a link was made with cannot be dropped or replaced by editing the link", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("pkce-bound");
+    const { challenge } = await generatePKCEPair();
+    await nhost.auth.signInPasswordlessEmail({ email, codeChallenge: challenge });
+    const link = (await waitForMessage(email, "email")).links[0]!;
+    // The link itself does not carry the challenge: it is kept with the ticket.
+    expect(new URL(link).searchParams.get("codeChallenge")).toBeNull();
+    const other = await generatePKCEPair();
+    const replaced = await follow(link, { codeChallenge: other.challenge });
+    expect(replaced.searchParams.get("error")).toBe("invalid-request");
+    expect(replaced.searchParams.get("code")).toBeNull();
+  });
+
+  it("sign-up with email verification required: the verification link carries a code", async () => {
+    const settings = { REQUIRE_VERIFIED_EMAIL: "true" };
+    const nhost = newClient(settings);
+    const email = uniqueEmail("pkce-signup");
+    const { verifier, challenge } = await generatePKCEPair();
+    const response = await nhost.auth.signUpEmailPassword({ email, password: GOOD_PASSWORD, codeChallenge: challenge });
+    expect(response.body.session).toBeNull();
+    const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
+    const exchanged = await nhost.auth.tokenExchange({ code, codeVerifier: verifier });
+    expect(exchanged.body.session!.user).toMatchObject({ email, emailVerified: true });
+  });
+
+  it("without verification required, sign-up answers its session and ignores the challenge", async () => {
+    const { challenge } = await generatePKCEPair();
+    const response = await newClient().auth.signUpEmailPassword({ email: uniqueEmail("pkce-direct"), password: GOOD_PASSWORD, codeChallenge: challenge });
+    expect(response.body.session!.refreshToken).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("password reset, verification mail and email change take a challenge", async () => {
+    const { nhost, email } = await signedUp();
+    // Reset.
+    let pair = await generatePKCEPair();
+    await nhost.auth.sendPasswordResetEmail({ email, codeChallenge: pair.challenge });
+    let target = await follow((await waitForMessage(email, "email")).links[0]!);
+    expect(target.searchParams.get("type")).toBe("passwordReset");
+    let exchanged = await newClient().auth.tokenExchange({ code: target.searchParams.get("code")!, codeVerifier: pair.verifier });
+    expect(exchanged.body.session!.user!.email).toBe(email);
+
+    // Verification mail (the reset link verified the address: use a fresh user).
+    const fresh = await signedUp();
+    pair = await generatePKCEPair();
+    await fresh.nhost.auth.sendVerificationEmail({ email: fresh.email, codeChallenge: pair.challenge });
+    target = await follow((await waitForMessage(fresh.email, "email")).links[0]!);
+    expect(target.searchParams.get("type")).toBe("emailVerify");
+    exchanged = await newClient().auth.tokenExchange({ code: target.searchParams.get("code")!, codeVerifier: pair.verifier });
+    expect(exchanged.body.session!.user!.emailVerified).toBe(true);
+
+    // Email change (by another user: following a first link to an address ends the sessions before it).
+    const { token } = await signedUp();
+    const newEmail = uniqueEmail("pkce-change");
+    pair = await generatePKCEPair();
+    const changed = await request("/user/email/change", { token, body: { newEmail, codeChallenge: pair.challenge } });
+    expect(changed.status).toBe(200);
+    target = await follow((await waitForMessage(newEmail, "email")).links[0]!);
+    expect(target.searchParams.get("type")).toBe("emailConfirmChange");
+    exchanged = await newClient().auth.tokenExchange({ code: target.searchParams.get("code")!, codeVerifier: pair.verifier });
+    expect(exchanged.body.session!.user!.email).toBe(newEmail);
+  });
+
+  it("deanonymize by magic link takes a challenge", async () => {
+    const anonymous = await request("/signin/anonymous", { body: {} });
+    const token = anonymous.json.session.accessToken as string;
+    const email = uniqueEmail("pkce-deanon");
+    const pair = await generatePKCEPair();
+    const response = await request("/user/deanonymize", { token, body: { signInMethod: "passwordless", email, codeChallenge: pair.challenge } });
+    expect(response.status).toBe(200);
+    const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
+    const exchanged = await newClient().auth.tokenExchange({ code, codeVerifier: pair.verifier });
+    expect(exchanged.body.session!.user).toMatchObject({ email, isAnonymous: false });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Explicit sign-up routes
+
+describe("explicit passwordless sign-up", () => {
+  it("signUpPasswordlessEmail creates the account and mails a magic link (with PKCE)", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("signup-magic");
+    const { verifier, challenge } = await generatePKCEPair();
+    const response = await nhost.auth.signUpPasswordlessEmail({ email, options: { displayName: "Grace" }, codeChallenge: challenge });
+    expect(response.body).toBe("OK");
+    const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
+    const session = (await nhost.auth.tokenExchange({ code, codeVerifier: verifier })).body.session!;
+    expect(session.user).toMatchObject({ email, displayName: "Grace", emailVerified: true });
+  });
+
+  it("signUpOTPEmail creates the account and mails a code", async () => {
+    const nhost = newClient();
+    const email = uniqueEmail("signup-otp");
+    expect((await nhost.auth.signUpOTPEmail({ email })).body).toBe("OK");
+    const otp = codeIn(await waitForMessage(email, "email"));
+    const verified = await nhost.auth.verifySignInOTPEmail({ email, otp });
+    expect(verified.body.session!.user!.email).toBe(email);
+  });
+
+  it("signUpPasswordlessSms creates the account and texts a code", async () => {
+    const nhost = newClient();
+    const phoneNumber = uniquePhone();
+    expect((await nhost.auth.signUpPasswordlessSms({ phoneNumber })).body).toBe("OK");
+    const otp = codeIn(await waitForMessage(phoneNumber, "sms"));
+    const verified = await nhost.auth.verifySignInPasswordlessSms({ phoneNumber, otp });
+    expect(verified.body.session!.user).toMatchObject({ phoneNumber, phoneNumberVerified: true });
+  });
+
+  it("an address or number that has an account answers OK and sends nothing", async () => {
+    const nhost = newClient();
+    const { email } = await signedUp();
+    expect((await nhost.auth.signUpPasswordlessEmail({ email })).body).toBe("OK");
+    expect((await nhost.auth.signUpOTPEmail({ email })).body).toBe("OK");
+    expect(await messagesTo(email, "email")).toHaveLength(0);
+
+    const phoneNumber = uniquePhone();
+    await nhost.auth.signUpPasswordlessSms({ phoneNumber });
+    await waitForMessage(phoneNumber, "sms");
+    expect((await nhost.auth.signUpPasswordlessSms({ phoneNumber })).body).toBe("OK");
+    expect(await messagesTo(phoneNumber, "sms")).toHaveLength(1);
+  });
+
+  it("SIGNUP_DISABLED refuses them; bad options are refused before any work", async () => {
+    const disabled = newClient({ SIGNUP_DISABLED: "true" });
+    await expectAuthError(disabled.auth.signUpPasswordlessEmail({ email: uniqueEmail() }), 403, "signup-disabled");
+    await expectAuthError(disabled.auth.signUpOTPEmail({ email: uniqueEmail() }), 403, "signup-disabled");
+    await expectAuthError(disabled.auth.signUpPasswordlessSms({ phoneNumber: uniquePhone() }), 403, "signup-disabled");
+    const nhost = newClient();
+    await expectAuthError(nhost.auth.signUpPasswordlessEmail({ email: uniqueEmail(), options: { defaultRole: "admin" } }), 400, "role-not-allowed");
+    await expectAuthError(nhost.auth.signUpPasswordlessSms({ phoneNumber: "12" }), 400, "cannot-send-sms");
+  });
+
+  it("DISABLE_AUTO_SIGNUP: sign-in routes no longer create accounts; sign-up routes still do", async () => {
+    const settings = { DISABLE_AUTO_SIGNUP: "true", CONCEAL_ERRORS: "false" };
+    const nhost = newClient(settings);
+    const email = uniqueEmail("no-auto");
+    await expectAuthError(nhost.auth.signInPasswordlessEmail({ email }), 400, "invalid-request");
+    await expectAuthError(nhost.auth.signInOTPEmail({ email }), 400, "invalid-request");
+    await expectAuthError(nhost.auth.signInPasswordlessSms({ phoneNumber: uniquePhone() }), 400, "invalid-request");
+    expect(await messagesTo(email, "email")).toHaveLength(0);
+
+    // Concealed (the default), the answer is OK and nothing is created or sent.
+    const concealed = newClient({ DISABLE_AUTO_SIGNUP: "true" });
+    expect((await concealed.auth.signInPasswordlessEmail({ email })).body).toBe("OK");
+    expect(await messagesTo(email, "email")).toHaveLength(0);
+
+    // The explicit route signs up; then the sign-in route works for the address.
+    await nhost.auth.signUpOTPEmail({ email });
+    await waitForMessage(email, "email");
+    expect((await nhost.auth.signInPasswordlessEmail({ email })).body).toBe("OK");
+    await waitForMessage(email, "email", 2);
+  });
+});
