@@ -16,6 +16,7 @@ import { MemoryStorage } from "@nhost/nhost-js/session";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUTHORIZATION_CODE_TTL_SECONDS } from "../src/server/tokens/authorization-code";
 import { s256Challenge } from "../src/server/lib/pkce";
+import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { api, appFetch, GOOD_PASSWORD, uniqueEmail } from "./helpers";
 
 const REDIRECT_TO = "https://app.example.com/auth/callback";
@@ -365,5 +366,227 @@ describe("explicit passwordless sign-up", () => {
     await waitForMessage(email, "email");
     expect((await nhost.auth.signInPasswordlessEmail({ email })).body).toBe("OK");
     await waitForMessage(email, "email", 2);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Elevation
+
+async function totpCode(totpSecret: string, atMs = Date.now()): Promise<string> {
+  return hotp(base32Decode(totpSecret)!, timeStep(atMs));
+}
+
+/** A user whose addresses are proven (their factors are their own) with TOTP active; its current token. */
+async function userWithTotp() {
+  const user = await signedUp();
+  const generated = await request("/mfa/totp/generate", { token: user.token });
+  expect(generated.status).toBe(200);
+  const { totpSecret } = generated.json;
+  const activated = await request("/user/mfa", { token: user.token, body: { code: await totpCode(totpSecret, Date.now() - 30_000), activeMfaType: "totp" } });
+  expect(activated.status).toBe(200);
+  await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.userId).run();
+  return { ...user, totpSecret };
+}
+
+function elevatedClaimOf(accessToken: string): unknown {
+  const claims = JSON.parse(atob(accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
+  return { elevated: claims["https://hasura.io/jwt/claims"]["x-hasura-auth-elevated"], at: typeof claims.elevatedAt };
+}
+
+describe("elevation", () => {
+  it("GET /elevate: not required without a second factor; methods and state as the spec says", async () => {
+    const { token, userId } = await signedUp();
+    let answer = await request("/elevate", { token });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ elevationRequired: false, methods: [], sessionElevated: false });
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(userId).run();
+    answer = await request("/elevate", { token });
+    expect(answer.json.methods).toEqual(["otp-email"]);
+    // ELEVATION_REQUIRED asks every user.
+    answer = await request("/elevate", { token, settings: { ELEVATION_REQUIRED: "true" } });
+    expect(answer.json.elevationRequired).toBe(true);
+    expect((await request("/elevate")).status).toBe(401);
+  });
+
+  it("TOTP: the elevated routes are refused until /elevate/totp answers an elevated session", async () => {
+    const { token, totpSecret } = await userWithTotp();
+    let answer = await request("/elevate", { token });
+    expect(answer.json).toEqual({ elevationRequired: true, methods: ["totp", "otp-email"], sessionElevated: false });
+    const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+    const refused = await request("/pat", { token, body: { expiresAt } });
+    expect(refused.status).toBe(401);
+    expect(refused.json.error).toBe("elevated-claim-required");
+    expect((await request("/mfa/totp/generate", { token })).json.error).toBe("elevated-claim-required");
+
+    const wrong = await request("/elevate/totp", { token, body: { otp: "000000" === (await totpCode(totpSecret)) ? "111111" : "000000" } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error).toBe("invalid-totp");
+    const elevated = await request("/elevate/totp", { token, body: { otp: await totpCode(totpSecret) } });
+    expect(elevated.status).toBe(200);
+    const elevatedToken = elevated.json.session.accessToken as string;
+    expect(elevatedClaimOf(elevatedToken)).toEqual({ elevated: elevated.json.session.user.id, at: "number" });
+    // The same step cannot be used twice.
+    expect((await request("/elevate/totp", { token, body: { otp: await totpCode(totpSecret) } })).json.error).toBe("invalid-totp");
+
+    answer = await request("/elevate", { token: elevatedToken });
+    expect(answer.json.sessionElevated).toBe(true);
+    expect((await request("/pat", { token: elevatedToken, body: { expiresAt } })).status).toBe(200);
+  });
+
+  it("/elevate/totp without TOTP is disabled-mfa-totp; extra fields are refused", async () => {
+    const { token } = await signedUp();
+    expect((await request("/elevate/totp", { token, body: { otp: "123456" } })).json.error).toBe("disabled-mfa-totp");
+    expect((await request("/elevate/totp", { token, body: { otp: "123456", code: "1" } })).status).toBe(400);
+  });
+
+  it("email code: sent to a verified address, exchanged for an elevated session, wrong codes counted", async () => {
+    const { token, email, userId } = await signedUp();
+    expect((await request("/elevate/otp/email", { token, body: {} })).json.error).toBe("unverified-user");
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(userId).run();
+    expect((await request("/elevate/otp/email", { token, method: "POST" })).json).toBe("OK");
+    const otp = codeIn(await waitForMessage(email, "email"));
+    const wrong = await request("/elevate/otp/email/verify", { token, body: { otp: otp === "000000" ? "111111" : "000000" } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error).toBe("invalid-otp");
+    const elevated = await request("/elevate/otp/email/verify", { token, body: { otp } });
+    expect(elevated.status).toBe(200);
+    expect(elevatedClaimOf(elevated.json.session.accessToken)).toEqual({ elevated: userId, at: "number" });
+    // Single use; and a sign-in code is not an elevation code.
+    expect((await request("/elevate/otp/email/verify", { token, body: { otp } })).json.error).toBe("invalid-otp");
+  });
+
+  it("email code: the guesses per code are capped (OTP_MAX_ATTEMPTS)", async () => {
+    const { token, email, userId } = await signedUp();
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(userId).run();
+    await request("/elevate/otp/email", { token, method: "POST" });
+    const otp = codeIn(await waitForMessage(email, "email"));
+    const wrong = otp === "000000" ? "111111" : "000000";
+    for (let guess = 0; guess < 5; guess++) expect((await request("/elevate/otp/email/verify", { token, body: { otp: wrong } })).json.error).toBe("invalid-otp");
+    // The right code, too late: the budget is spent.
+    expect((await request("/elevate/otp/email/verify", { token, body: { otp } })).json.error).toBe("invalid-otp");
+  });
+
+  it("SMS code: only to a verified number", async () => {
+    const { token, userId } = await signedUp();
+    expect((await request("/elevate/otp/sms", { token, method: "POST" })).json.error).toBe("disabled-endpoint");
+    const phoneNumber = uniquePhone();
+    await env.DB.prepare("UPDATE users SET phone_number = ?, phone_number_verified = 1 WHERE id = ?").bind(phoneNumber, userId).run();
+    expect((await request("/elevate", { token })).json.methods).toEqual(["otp-sms"]);
+    expect((await request("/elevate/otp/sms", { token, method: "POST" })).json).toBe("OK");
+    const otp = codeIn(await waitForMessage(phoneNumber, "sms"));
+    const elevated = await request("/elevate/otp/sms/verify", { token, body: { otp } });
+    expect(elevated.status).toBe(200);
+    expect(elevatedClaimOf(elevated.json.session.accessToken)).toEqual({ elevated: userId, at: "number" });
+  });
+
+  it("ELEVATION_REQUIRED: a user without a second factor must elevate too", async () => {
+    const settings = { ELEVATION_REQUIRED: "true" };
+    const { token, email, userId } = await signedUp(settings);
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(userId).run();
+    const newEmail = uniqueEmail("elevation-required");
+    const refused = await request("/user/email/change", { token, body: { newEmail }, settings });
+    expect(refused.json.error).toBe("elevated-claim-required");
+    await request("/elevate/otp/email", { token, settings, method: "POST" });
+    const otp = codeIn(await waitForMessage(email, "email"));
+    const elevated = await request("/elevate/otp/email/verify", { token, body: { otp }, settings });
+    const accepted = await request("/user/email/change", { token: elevated.json.session.accessToken, body: { newEmail }, settings });
+    expect(accepted.status).toBe(200);
+    // Without the setting, the same user is not asked.
+    expect((await request("/user/email/change", { token, body: { newEmail: uniqueEmail() } })).status).toBe(200);
+  });
+
+  it("a user with TOTP following a PKCE link gets the MFA ticket, not a code", async () => {
+    const { nhost, email } = await userWithTotp();
+    const { challenge } = await generatePKCEPair();
+    await nhost.auth.signInPasswordlessEmail({ email, codeChallenge: challenge });
+    const target = await follow((await waitForMessage(email, "email")).links[0]!);
+    expect(target.searchParams.get("code")).toBeNull();
+    expect(target.searchParams.get("mfaTicket")).toMatch(/^mfaTotp:/);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Phone number
+
+describe("phone-number change", () => {
+  it("the number changes only once the code texted to it is verified", async () => {
+    const { token, userId } = await signedUp();
+    const newPhoneNumber = uniquePhone();
+    expect((await request("/user/phone-number/change", { token, body: { newPhoneNumber } })).json).toBe("OK");
+    expect((await request("/user", { token })).json.phoneNumber).toBeUndefined();
+    const otp = codeIn(await waitForMessage(newPhoneNumber, "sms"));
+    const wrong = await request("/user/phone-number/change/verify", { token, body: { newPhoneNumber, otp: otp === "000000" ? "111111" : "000000" } });
+    expect(wrong.json.error).toBe("invalid-otp");
+    // The code is bound to the number it went to.
+    expect((await request("/user/phone-number/change/verify", { token, body: { newPhoneNumber: uniquePhone(), otp } })).json.error).toBe("invalid-otp");
+    const verified = await request("/user/phone-number/change/verify", { token, body: { newPhoneNumber, otp } });
+    expect(verified.status).toBe(200);
+    const user = (await request("/user", { token })).json;
+    expect(user).toMatchObject({ id: userId, phoneNumber: newPhoneNumber, phoneNumberVerified: true });
+  });
+
+  it("a number another account has is refused, before and after the code", async () => {
+    const taken = uniquePhone();
+    await request("/signin/passwordless/sms", { body: { phoneNumber: taken } });
+    await waitForMessage(taken, "sms");
+    const { token } = await signedUp();
+    const refused = await request("/user/phone-number/change", { token, body: { newPhoneNumber: taken } });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error).toBe("phone-number-already-in-use");
+
+    // Taken between the code and its verification.
+    const other = await signedUp();
+    const contested = uniquePhone();
+    await request("/user/phone-number/change", { token: other.token, body: { newPhoneNumber: contested } });
+    const otp = codeIn(await waitForMessage(contested, "sms"));
+    await env.DB.prepare("UPDATE users SET phone_number = ? WHERE id = ?").bind(contested, (await signedUp()).userId).run();
+    const raced = await request("/user/phone-number/change/verify", { token: other.token, body: { newPhoneNumber: contested, otp } });
+    expect(raced.status).toBe(409);
+    expect(raced.json.error).toBe("phone-number-already-in-use");
+  });
+
+  it("is elevated for a user with TOTP; anonymous users and bad numbers are refused; no extra fields", async () => {
+    const { token, totpSecret } = await userWithTotp();
+    expect((await request("/user/phone-number/change", { token, body: { newPhoneNumber: uniquePhone() } })).json.error).toBe("elevated-claim-required");
+    const elevated = (await request("/elevate/totp", { token, body: { otp: await totpCode(totpSecret) } })).json.session.accessToken;
+    expect((await request("/user/phone-number/change", { token: elevated, body: { newPhoneNumber: "123" } })).json.error).toBe("cannot-send-sms");
+    expect((await request("/user/phone-number/change", { token: elevated, body: { newPhoneNumber: uniquePhone(), phoneNumber: "x" } })).status).toBe(400);
+    const anonymous = (await request("/signin/anonymous", { body: {} })).json.session.accessToken;
+    expect((await request("/user/phone-number/change", { token: anonymous, body: { newPhoneNumber: uniquePhone() } })).json.error).toBe("forbidden-anonymous");
+  });
+});
+
+describe("SMS deanonymization", () => {
+  it("stays anonymous until the code is verified at /signin/passwordless/sms/otp, which completes it", async () => {
+    const anonymous = await request("/signin/anonymous", { body: { displayName: "Guest" } });
+    const token = anonymous.json.session.accessToken as string;
+    const userId = anonymous.json.session.user.id as string;
+    const phoneNumber = uniquePhone();
+    const staged = await request("/user/deanonymize/sms", { token, body: { phoneNumber, options: { displayName: "Ada", defaultRole: "editor", allowedRoles: ["user", "editor"] } } });
+    expect(staged.json).toBe("OK");
+    expect((await request("/user", { token })).json).toMatchObject({ isAnonymous: true, phoneNumber, phoneNumberVerified: false });
+
+    const otp = codeIn(await waitForMessage(phoneNumber, "sms"));
+    const verified = await newClient().auth.verifySignInPasswordlessSms({ phoneNumber, otp });
+    expect(verified.body.session!.user).toMatchObject({
+      id: userId,
+      isAnonymous: false,
+      phoneNumber,
+      phoneNumberVerified: true,
+      displayName: "Ada",
+      defaultRole: "editor",
+    });
+    expect([...verified.body.session!.user!.roles].sort()).toEqual(["editor", "user"]);
+  });
+
+  it("refuses a regular user, a taken number and bad options", async () => {
+    const { token } = await signedUp();
+    expect((await request("/user/deanonymize/sms", { token, body: { phoneNumber: uniquePhone() } })).json.error).toBe("user-not-anonymous");
+    const anonymousToken = (await request("/signin/anonymous", { body: {} })).json.session.accessToken as string;
+    const taken = uniquePhone();
+    await request("/signin/passwordless/sms", { body: { phoneNumber: taken } });
+    await waitForMessage(taken, "sms");
+    expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: taken } })).json.error).toBe("phone-number-already-in-use");
+    expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: uniquePhone(), options: { defaultRole: "admin" } } })).json.error).toBe("role-not-allowed");
   });
 });

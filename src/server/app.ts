@@ -26,6 +26,8 @@ import { sessionRoutes } from "./routes/session";
 import { systemRoutes } from "./routes/system";
 import { userRoutes } from "./routes/user";
 import { webauthnRoutes } from "./routes/webauthn";
+import { elevationRoutes } from "./routes/elevation";
+import { phoneNumberRoutes } from "./routes/phone-number";
 
 export const app = new Hono<AppEnv>();
 
@@ -121,6 +123,8 @@ const endUserApi = new Hono<AppEnv>()
   .route("/", mfaRoutes)
   .route("/", passwordlessSmsRoutes)
   .route("/", webauthnRoutes)
+  .route("/", elevationRoutes)
+  .route("/", phoneNumberRoutes)
   .route("/", devRoutes);
 
 app.route("/realms/:realm", endUserApi);

@@ -52,6 +52,18 @@ export function insertTicketStatement(db: Database, ticket: NewTicket) {
   return db.insert(tickets).values(ticket);
 }
 
+/**
+ * A ticket whose hash the server derives (one per user and purpose, such as a
+ * pending SMS deanonymization): a new one replaces the old, live again.
+ */
+export function replaceTicketStatement(db: Database, ticket: NewTicket) {
+  const { ticketHash, realm, userId, ...rest } = ticket;
+  return db
+    .insert(tickets)
+    .values(ticket)
+    .onConflictDoUpdate({ target: tickets.ticketHash, set: { ...rest, usedAt: null, redeemedBy: null } });
+}
+
 /** The ticket, while unused and unexpired, of `purpose`. */
 function liveTicket(realm: string, { ticketHash, purpose, now }: { ticketHash: string; purpose: string; now: number }) {
   return and(

@@ -152,8 +152,9 @@ export function changeEmailStatement(db: Database, realm: string, userId: string
 
 /** What an anonymous user becomes; `displayName` and `metadata` are left as they are when absent. */
 export interface Deanonymization {
-  email: string;
-  passwordHash: string | null;
+  /** Absent for an SMS deanonymization: the number was set when it was asked for. */
+  email?: string;
+  passwordHash?: string | null;
   defaultRole: string;
   roles: string[];
   locale: string;
@@ -163,19 +164,18 @@ export interface Deanonymization {
 }
 
 /**
- * Turns an anonymous user into a regular one, same id (so the same sessions:
- * the next refresh carries the new roles), in one batch. The update holds only
- * while the user is still anonymous. Throws the driver's error on a taken
- * address (see `isUniqueViolation`).
+ * The statements that turn an anonymous user into a regular one, same id (so
+ * the same sessions: the next refresh carries the new roles). The update holds
+ * only while the user is still anonymous.
  */
-export async function deanonymizeUser(db: Database, realm: string, userId: string, change: Deanonymization): Promise<void> {
+export function deanonymizeStatements(db: Database, realm: string, userId: string, change: Deanonymization) {
   const { roles, displayName, metadata, now, ...columns } = change;
-  await db.batch([
+  return [
     db
       .update(users)
       .set({
         ...columns,
-        emailVerified: false,
+        ...(columns.email === undefined ? {} : { emailVerified: false }),
         isAnonymous: false,
         ...(displayName === undefined ? {} : { displayName }),
         ...(metadata === undefined ? {} : { metadata: JSON.stringify(metadata) }),
@@ -184,7 +184,23 @@ export async function deanonymizeUser(db: Database, realm: string, userId: strin
       .where(and(eq(users.realm, realm), eq(users.id, userId), eq(users.isAnonymous, true))),
     db.delete(userRoles).where(eq(userRoles.userId, userId)),
     db.insert(userRoles).values(roles.map((role) => ({ userId, role, realm }))),
-  ]);
+  ] as const;
+}
+
+/** `deanonymizeStatements` in one batch. Throws the driver's error on a taken address (see `isUniqueViolation`). */
+export async function deanonymizeUser(db: Database, realm: string, userId: string, change: Deanonymization): Promise<void> {
+  await db.batch(deanonymizeStatements(db, realm, userId, change));
+}
+
+/**
+ * Sets the user's phone number, `verified` or not. Throws the driver's error when
+ * another account of the realm has it (see `isUniqueViolation`).
+ */
+export function setPhoneNumberStatement(db: Database, realm: string, userId: string, phoneNumber: string, verified: boolean, now: number) {
+  return db
+    .update(users)
+    .set({ phoneNumber, phoneNumberVerified: verified, updatedAt: now })
+    .where(and(eq(users.realm, realm), eq(users.id, userId)));
 }
 
 /** Runs statements assembled at run time (some lists may be empty) as one batch: one transaction. */

@@ -20,7 +20,7 @@ import { limitMail } from "../limits/limits";
 import { recordAudit } from "../services/audit";
 import { afterLinkFactor } from "../tokens/first-factor";
 import { requireSessionUser } from "../tokens/verify";
-import { requireElevationIfKeys } from "../tokens/elevation";
+import { requireElevation } from "../tokens/elevation";
 import { emailSchema } from "../lib/credentials";
 import { CODE_CHALLENGE_PATTERN, codeChallengeSchema } from "../lib/pkce";
 
@@ -88,7 +88,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config, db, realm } = context;
     const { claims, user } = await requireSessionUser(context, c.req.raw);
-    await requireElevationIfKeys(context, claims);
+    await requireElevation(context, claims, user);
     const body = await readJsonBody(c.req.raw, emailChangeBody);
     const redirectTo = redirectTarget(context, body.options?.redirectTo);
     if (user.disabled) throw new AuthError("disabled-user");

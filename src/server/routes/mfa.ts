@@ -14,6 +14,7 @@ import { boundedString } from "../lib/schema";
 import { changeTotpActivation, generateTotpSecret, signInWithTotp } from "../services/totp";
 import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
+import { requireElevation } from "../tokens/elevation";
 import { recordAudit } from "../services/audit";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
@@ -31,7 +32,10 @@ async function signedInUser(context: RequestContext, request: Request): Promise<
 export const mfaRoutes = new Hono<AppEnv>()
   .get("/mfa/totp/generate", async (c) => {
     const context = c.var.context;
-    const user = await signedInUser(context, c.req.raw);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    if (user.disabled) throw new AuthError("disabled-user");
+    // The latest spec marks it BearerAuthElevated: a new secret replaces a pending one.
+    await requireElevation(context, claims, user);
     return c.json(await generateTotpSecret(context, user));
   })
 

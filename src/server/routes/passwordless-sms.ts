@@ -18,6 +18,7 @@ import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../services/accounts";
 import { smsSenderFor } from "../services/sms";
+import { completeSmsDeanonymization } from "../services/phone-number";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, limitSms, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
@@ -100,10 +101,12 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     // was set up before it, see db/address-proof.ts) and verified.
     const now = Date.now();
     const proof = firstProofStatements(db, user, "phoneNumber", { keepsSignUpCredentials: false, now });
-    const proven = { ...afterFirstProof(user, "phoneNumber"), phoneNumberVerified: true };
+    // An anonymous user that asked for /user/deanonymize/sms becomes a regular one now.
+    const deanonymized = await completeSmsDeanonymization(context, user);
+    const proven = { ...afterFirstProof(deanonymized.user, "phoneNumber"), phoneNumberVerified: true };
     // The spec's SignInPasswordlessSmsOtpResponse: a user with TOTP finishes at /signin/mfa/totp.
     const outcome = await afterFirstFactor(context, proven);
     noteSignInSubject(c, { userId: user.id, secondFactorDue: outcome.kind === "mfa" });
-    await Promise.all([runBatch(db, [...proof, markPhoneNumberVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
+    await Promise.all([runBatch(db, [...proof, ...deanonymized.statements, markPhoneNumberVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
     return c.json(await signInAnswer(context, proven, outcome));
   });

@@ -18,7 +18,7 @@ import { newSessionToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { requireAccessToken, requireSessionUser } from "../tokens/verify";
-import { requireElevationIfKeys } from "../tokens/elevation";
+import { requireElevation } from "../tokens/elevation";
 import { reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
@@ -33,7 +33,7 @@ export const patRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config, db, realm } = context;
     const { claims, user } = await requireSessionUser(context, c.req.raw);
-    await requireElevationIfKeys(context, claims);
+    await requireElevation(context, claims, user);
     const body = await readJsonBody(c.req.raw, createBody);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");

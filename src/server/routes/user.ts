@@ -15,7 +15,7 @@ import { recordAudit } from "../services/audit";
 import { passwordHasherFor } from "../services/passwords";
 import { consumeTicket } from "../tokens/tickets";
 import { requireAccessToken, requireSessionUser } from "../tokens/verify";
-import { requireElevationIfKeys } from "../tokens/elevation";
+import { requireElevation } from "../tokens/elevation";
 import { toUserResponse } from "../tokens/session";
 import { checkNewPassword, passwordSchema } from "../lib/credentials";
 
@@ -58,7 +58,7 @@ export const userRoutes = new Hono<AppEnv>()
     }
 
     const { claims, user } = await requireSessionUser(context, c.req.raw);
-    await requireElevationIfKeys(context, claims);
+    await requireElevation(context, claims, user);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     // The signed-in change keeps the caller's session and ends all others, every

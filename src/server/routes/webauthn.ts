@@ -116,8 +116,8 @@ export const webauthnRoutes = new Hono<AppEnv>()
   .delete("/user/webauthn/:id", async (c) => {
     const context = c.var.context;
     requireEnabled(context);
-    const { claims } = await requireSessionUser(context, c.req.raw);
-    await removePasskey(context, claims, c.req.param("id"));
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    await removePasskey(context, claims, user, c.req.param("id"));
     recordAudit(context, { type: "factor-change", outcome: "success", userId: claims.sub, detail: { factor: "passkey", change: "removed", passkeyId: c.req.param("id") } });
     return c.json("OK");
   });

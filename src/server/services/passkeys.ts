@@ -44,7 +44,7 @@ import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, type SignUpOptions } from "../lib/sign-up-options";
 import { limitSignUp, reserveCredentialAttempt, type CredentialAttempt } from "../limits/limits";
 import type { ExtraClaims } from "../tokens/access-token";
-import { elevatedClaims, requireElevationIfKeys } from "../tokens/elevation";
+import { elevatedClaims, requireElevation } from "../tokens/elevation";
 import { checkMaySignIn, signInRefusal } from "../tokens/may-sign-in";
 import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-token";
 import { signUp } from "./accounts";
@@ -509,7 +509,7 @@ export async function startAddingPasskey(
   claims: AccessTokenClaims,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   requireRegularUser(user);
-  await requireElevationIfKeys(context, claims);
+  await requireElevation(context, claims, user);
   const existing = await listCredentialsOfUser(context.db, context.realm.id, user.id);
   const creation = await registrationOptions(
     context,
@@ -530,7 +530,7 @@ export async function finishAddingPasskey(
 ): Promise<{ id: string; nickname: string | null }> {
   requireEnabled(context);
   requireRegularUser(user);
-  await requireElevationIfKeys(context, claims);
+  await requireElevation(context, claims, user);
   const challenge = answeredChallenge(credential.response.clientDataJSON);
   await takeChallenge(context, challenge, "add", user.id);
   const stored = await verifyNewCredential(context, credential, challenge, user.id, nickname);
@@ -551,9 +551,9 @@ export async function listPasskeys(context: RequestContext, userId: string) {
 }
 
 /** `DELETE /user/webauthn/:id`: removes one of the user's passkeys. */
-export async function removePasskey(context: RequestContext, claims: AccessTokenClaims, id: string): Promise<void> {
+export async function removePasskey(context: RequestContext, claims: AccessTokenClaims, user: UserWithRoles, id: string): Promise<void> {
   // Removing keys must not be the way around elevation.
-  await requireElevationIfKeys(context, claims);
+  await requireElevation(context, claims, user);
   const removed = await deleteCredentialOfUser(context.db, context.realm.id, claims.sub, id);
   if (!removed) throw new AuthError("not-found");
 }

@@ -125,3 +125,18 @@ export async function signInWithTotp(
   await Promise.all([userCounter.refund(USER_ATTEMPT_WINDOW_MS, now), attempt.succeeded()]);
   return { user, issued: session.issued };
 }
+
+/**
+ * `/elevate/totp`: a code of the signed-in user's active TOTP, counted like a
+ * sign-in's (per user and per account and IP), spends its time step.
+ */
+export async function checkTotpForElevation(context: RequestContext, user: UserWithRoles, code: string): Promise<void> {
+  if (user.activeMfaType !== "totp") throw new AuthError("disabled-mfa-totp");
+  const attempt = await reserveCredentialAttempt(context, { userId: user.id });
+  const userCounter = counter(context, `totp-user:${user.id}`);
+  if (!(await userCounter.attempt(context.config.totpMaxAttemptsPerUser, USER_ATTEMPT_WINDOW_MS, Date.now()))) {
+    throw new AuthError("invalid-totp");
+  }
+  await acceptCode(context, user, code, { updatedAt: Date.now() });
+  await Promise.all([userCounter.refund(USER_ATTEMPT_WINDOW_MS, Date.now()), attempt.succeeded()]);
+}
