@@ -35,6 +35,9 @@ export const mfaRoutes = new Hono<AppEnv>()
     const { claims, user } = await requireSessionUser(context, c.req.raw);
     if (user.disabled) throw new AuthError("disabled-user");
     // The latest spec marks it BearerAuthElevated: a new secret replaces a pending one.
+    // Its own refusals come first: a user with TOTP active cannot generate anyway.
+    if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
+    if (user.activeMfaType === "totp") throw new AuthError("totp-already-active");
     await requireElevation(context, claims, user);
     return c.json(await generateTotpSecret(context, user));
   })
