@@ -1,51 +1,32 @@
 /**
  * Signing in with a code by SMS: `POST /signin/passwordless/sms` sends it (and
- * makes an account for an unknown number when sign-up is allowed),
- * `POST /signin/passwordless/sms/otp` exchanges it for a session. Same expiry
- * and exact attempt counting as email codes.
+ * makes an account for an unknown number when sign-up is allowed and
+ * DISABLE_AUTO_SIGNUP is off), `POST /signup/passwordless/sms` signs up
+ * explicitly, `POST /signin/passwordless/sms/otp` exchanges it for a session
+ * (and completes a pending `/user/deanonymize/sms`). Same expiry and exact
+ * attempt counting as email codes.
  */
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import type { AppContext, AppEnv, RequestContext } from "../context";
+import type { AppContext, AppEnv } from "../context";
 import { findUserByPhone, markPhoneNumberVerifiedStatement, runBatch } from "../db/users";
 import { afterFirstProof, firstProofStatements } from "../db/address-proof";
 import { AuthError } from "../errors";
 import { runConcealable } from "../lib/after-response";
 import { readJsonBody } from "../lib/body";
-import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
+import { oneTimeCodeDigest } from "../lib/otp";
 import { normalizeE164 } from "../lib/phone";
 import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../services/accounts";
-import { smsSenderFor } from "../services/sms";
 import { completeSmsDeanonymization } from "../services/phone-number";
+import { issueSmsCode, smsCodesFor, textCode } from "../services/sms-codes";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, limitSms, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
 const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
 const verifyBody = z.strictObject({ phoneNumber: boundedString(1, 32), otp: boundedString(1, 32) });
-
-function codesFor(context: RequestContext, phoneNumber: string) {
-  const { env, realm } = context;
-  return env.ONE_TIME_CODES.get(env.ONE_TIME_CODES.idFromName(`${realm.id}:sms:${phoneNumber}`));
-}
-
-/** A new sign-in code for the number (it replaces the last one, keeping its guesses). */
-export async function issueSmsCode(context: RequestContext, phoneNumber: string): Promise<string> {
-  const { config } = context;
-  const code = randomNumericCode(config.emailOtpDigits);
-  const now = Date.now();
-  const codeHash = await oneTimeCodeDigest(config.refreshTokenSecret, phoneNumber, code);
-  await codesFor(context, phoneNumber).issue(codeHash, now + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts, now);
-  return code;
-}
-
-/** Sends a code by SMS. */
-export function textCode(context: RequestContext, phoneNumber: string, code: string): Promise<void> {
-  const minutes = Math.round(context.config.smsOtpTtlSeconds / 60);
-  return smsSenderFor(context).send({ to: phoneNumber, body: `Your code is ${code}. It expires in ${minutes} minutes.` });
-}
 
 /**
  * Texts a code: for a sign-in, to the number's account (made when sign-up is
@@ -93,7 +74,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const user = await findUserByPhone(db, realm.id, phoneNumber);
     if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: phoneNumber } : { userId: user.id });
-    const verdict = await codesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
+    const verdict = await smsCodesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
     if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
     const settled = attempt.succeeded();
     if (user.disabled) throw new AuthError("disabled-user");

@@ -16,7 +16,6 @@ import { recordAudit } from "../services/audit";
 import { confirmPhoneNumberChange, requestPhoneNumberChange, stageSmsDeanonymization } from "../services/phone-number";
 import { requireElevation } from "../tokens/elevation";
 import { requireSessionUser } from "../tokens/verify";
-import { issueSmsCode } from "./passwordless-sms";
 
 const phoneNumberSchema = boundedString(1, 32);
 const changeBody = z.strictObject({ newPhoneNumber: phoneNumberSchema });
@@ -65,8 +64,6 @@ export const phoneNumberRoutes = new Hono<AppEnv>()
     if (phoneNumber === null) throw new AuthError("cannot-send-sms");
     const options = resolveSignUpOptions(body.options, context.config);
     if (!options.ok) throw new AuthError(options.code);
-    await stageSmsDeanonymization(context, user, phoneNumber, options.value, body.options?.metadata !== undefined, () =>
-      issueSmsCode(context, phoneNumber),
-    );
+    await stageSmsDeanonymization(context, user, phoneNumber, options.value, body.options?.metadata !== undefined);
     return c.json("OK");
   });

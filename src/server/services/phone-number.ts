@@ -13,7 +13,7 @@ import { sha256Hex } from "../lib/crypto";
 import { oneTimeCodeDigest, randomNumericCode } from "../lib/otp";
 import type { ResolvedSignUpOptions } from "../lib/sign-up-options";
 import { limitSms, reserveCredentialAttempt } from "../limits/limits";
-import { smsSenderFor } from "./sms";
+import { issueSmsCode, textCode } from "./sms-codes";
 
 /** The one SMS-unique index: a number belongs to one account per realm. */
 const PHONE_UNIQUE_COLUMN = "users.phone_number";
@@ -35,9 +35,8 @@ async function checkNumberFree(context: RequestContext, userId: string, phoneNum
 }
 
 /** Texts a code to `phoneNumber`, after the response (the message carries the code and is never logged). */
-function textInBackground(context: RequestContext, phoneNumber: string, code: string, ttlSeconds: number): void {
-  const minutes = Math.round(ttlSeconds / 60);
-  const sending = smsSenderFor(context).send({ to: phoneNumber, body: `Your code is ${code}. It expires in ${minutes} minutes.` });
+function textInBackground(context: RequestContext, phoneNumber: string, code: string): void {
+  const sending = textCode(context, phoneNumber, code);
   context.waitUntil(sending.catch((error: unknown) => console.error(`SMS failed: ${error instanceof Error ? error.message : "unknown error"}`)));
 }
 
@@ -49,7 +48,7 @@ export async function requestPhoneNumberChange(context: RequestContext, user: Us
   const code = randomNumericCode(config.emailOtpDigits);
   const now = Date.now();
   await changeCodesFor(context, user.id).issue(await changeDigest(context, user.id, phoneNumber, code), now + config.smsOtpTtlSeconds * 1000, config.otpMaxAttempts, now);
-  textInBackground(context, phoneNumber, code, config.smsOtpTtlSeconds);
+  textInBackground(context, phoneNumber, code);
 }
 
 /**
@@ -95,7 +94,6 @@ export async function stageSmsDeanonymization(
   phoneNumber: string,
   options: ResolvedSignUpOptions,
   metadataGiven: boolean,
-  issueCode: () => Promise<string>,
 ): Promise<void> {
   const { config, db, realm } = context;
   await checkNumberFree(context, user.id, phoneNumber);
@@ -126,7 +124,8 @@ export async function stageSmsDeanonymization(
     if (isUniqueViolation(error, PHONE_UNIQUE_COLUMN)) throw new AuthError("phone-number-already-in-use");
     throw error;
   }
-  textInBackground(context, phoneNumber, await issueCode(), config.smsOtpTtlSeconds);
+  // The sign-in code store: `/signin/passwordless/sms/otp` redeems it.
+  textInBackground(context, phoneNumber, await issueSmsCode(context, phoneNumber));
 }
 
 /**
