@@ -116,10 +116,10 @@ async function expectAuthError(promise: Promise<unknown>, status: number, code: 
   expect(error.body).toMatchObject({ status, error: code });
 }
 
-let phoneCounter = 0;
+/** A fresh number in a reserved-for-fiction range: seven random digits. */
 function uniquePhone(): string {
-  phoneCounter += 1;
-  return `+1555${String(Date.now() % 1_000_000).padStart(6, "0")}${phoneCounter % 10}`;
+  const [word] = crypto.getRandomValues(new Uint32Array(1));
+  return `+1555${String(word! % 10_000_000).padStart(7, "0")}`;
 }
 
 async function signedUp(settings: Record<string, string> = {}) {
