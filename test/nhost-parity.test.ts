@@ -580,6 +580,12 @@ describe("SMS deanonymization", () => {
       defaultRole: "editor",
     });
     expect([...verified.body.session!.user!.roles].sort()).toEqual(["editor", "user"]);
+    // Audited as the account's sign-up, when it happened.
+    const events = await env.DB.prepare("SELECT type, outcome, detail FROM audit_events WHERE user_id = ? AND type = 'signup'").bind(userId).all();
+    expect(events.results.map((event) => [event.outcome, JSON.parse(String(event.detail))])).toContainEqual([
+      "success",
+      { method: "deanonymize", signInMethod: "sms" },
+    ]);
   });
 
   it("refuses a regular user, a taken number and bad options", async () => {
@@ -590,6 +596,9 @@ describe("SMS deanonymization", () => {
     await request("/signin/passwordless/sms", { body: { phoneNumber: taken } });
     await waitForMessage(taken, "sms");
     expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: taken } })).json.error).toBe("phone-number-already-in-use");
+    // A refused sign-up is audited.
+    const refusals = await env.DB.prepare("SELECT detail FROM audit_events WHERE type = 'signup' AND outcome = 'failure' AND detail LIKE '%deanonymize%phone-number-already-in-use%'").all();
+    expect(refusals.results.length).toBeGreaterThan(0);
     expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: uniquePhone(), options: { defaultRole: "admin" } } })).json.error).toBe("role-not-allowed");
   });
 });

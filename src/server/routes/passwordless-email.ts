@@ -22,7 +22,7 @@ import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../service
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { emailSchema } from "../lib/credentials";
 import { limitMail, limitSignUp, reserveCredentialAttempt } from "../limits/limits";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
 const passwordlessBody = z.strictObject({ email: emailSchema, options: z.optional(signUpOptionsSchema) });
 // The magic-link routes also take a PKCE challenge for the link's redirect.
@@ -114,9 +114,9 @@ async function sendEmailCode(c: AppContext, step: AccountStep) {
 
 export const passwordlessEmailRoutes = new Hono<AppEnv>()
   .post("/signin/passwordless/email", (c) => sendMagicLink(c, "sign-in"))
-  .post("/signup/passwordless/email", (c) => sendMagicLink(c, "sign-up"))
+  .post("/signup/passwordless/email", auditSignUpFailure("passwordless-email"), (c) => sendMagicLink(c, "sign-up"))
   .post("/signin/otp/email", (c) => sendEmailCode(c, "sign-in"))
-  .post("/signup/otp/email", (c) => sendEmailCode(c, "sign-up"))
+  .post("/signup/otp/email", auditSignUpFailure("passwordless-email"), (c) => sendEmailCode(c, "sign-up"))
 
   .post("/signin/otp/email/verify", auditSignIn("email-otp"), async (c) => {
     const context = c.var.context;

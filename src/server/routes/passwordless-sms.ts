@@ -20,10 +20,11 @@ import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../services/accounts";
 import { completeSmsDeanonymization } from "../services/phone-number";
+import { recordAudit } from "../services/audit";
 import { issueSmsCode, smsCodesFor, textCode } from "../services/sms-codes";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, limitSms, reserveCredentialAttempt } from "../limits/limits";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
 const sendBody = z.strictObject({ phoneNumber: boundedString(1, 32), options: z.optional(signUpOptionsSchema) });
 const verifyBody = z.strictObject({ phoneNumber: boundedString(1, 32), otp: boundedString(1, 32) });
@@ -63,7 +64,7 @@ async function sendSmsCode(c: AppContext, step: "sign-in" | "sign-up") {
 
 export const passwordlessSmsRoutes = new Hono<AppEnv>()
   .post("/signin/passwordless/sms", (c) => sendSmsCode(c, "sign-in"))
-  .post("/signup/passwordless/sms", (c) => sendSmsCode(c, "sign-up"))
+  .post("/signup/passwordless/sms", auditSignUpFailure("passwordless-sms"), (c) => sendSmsCode(c, "sign-up"))
 
   .post("/signin/passwordless/sms/otp", auditSignIn("sms-otp"), async (c) => {
     const context = c.var.context;
@@ -89,5 +90,9 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const outcome = await afterFirstFactor(context, proven);
     noteSignInSubject(c, { userId: user.id, secondFactorDue: outcome.kind === "mfa" });
     await Promise.all([runBatch(db, [...proof, ...deanonymized.statements, markPhoneNumberVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
+    // The anonymous account became a real one: its sign-up, as for /user/deanonymize.
+    if (deanonymized.statements.length > 0) {
+      recordAudit(context, { type: "signup", outcome: "success", userId: user.id, detail: { method: "deanonymize", signInMethod: "sms" } });
+    }
     return c.json(await signInAnswer(context, proven, outcome));
   });

@@ -16,6 +16,7 @@ import { recordAudit } from "../services/audit";
 import { confirmPhoneNumberChange, requestPhoneNumberChange, stageSmsDeanonymization } from "../services/phone-number";
 import { requireElevation } from "../tokens/elevation";
 import { requireSessionUser } from "../tokens/verify";
+import { auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
 const phoneNumberSchema = boundedString(1, 32);
 const changeBody = z.strictObject({ newPhoneNumber: phoneNumberSchema });
@@ -54,9 +55,10 @@ export const phoneNumberRoutes = new Hono<AppEnv>()
     return c.json("OK");
   })
 
-  .post("/user/deanonymize/sms", async (c) => {
+  .post("/user/deanonymize/sms", auditSignUpFailure("deanonymize"), async (c) => {
     const context = c.var.context;
     const { user } = await requireSessionUser(context, c.req.raw);
+    noteSignInSubject(c, { userId: user.id });
     const body = await readJsonBody(c.req.raw, deanonymizeSmsBody);
     if (user.disabled) throw new AuthError("disabled-user");
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
