@@ -209,7 +209,14 @@ describe("PKCE: codeChallenge and POST /token/exchange", () => {
     const email = uniqueEmail("pkce-query");
     await nhost.auth.signInPasswordlessEmail({ email });
     const { verifier, challenge } = await generatePKCEPair();
-    const target = await follow((await waitForMessage(email, "email")).links[0]!, { codeChallenge: challenge });
+    const mailed = new URL((await waitForMessage(email, "email")).links[0]!);
+    // The client's own URL builder, with the challenge as its query parameter.
+    const url = nhost.auth.verifyTicketURL({
+      ticket: mailed.searchParams.get("ticket")!,
+      redirectTo: mailed.searchParams.get("redirectTo")!,
+      codeChallenge: challenge,
+    });
+    const target = await follow(url);
     expect(target.searchParams.get("refreshToken")).toBeNull();
     const exchanged = await nhost.auth.tokenExchange({ code: target.searchParams.get("code")!, codeVerifier: verifier });
     expect(exchanged.body.session!.user!.email).toBe(email);
@@ -267,10 +274,10 @@ describe("PKCE: codeChallenge and POST /token/exchange", () => {
     expect(exchanged.body.session!.user!.emailVerified).toBe(true);
 
     // Email change (by another user: following a first link to an address ends the sessions before it).
-    const { token } = await signedUp();
+    const changer = await signedUp();
     const newEmail = uniqueEmail("pkce-change");
     pair = await generatePKCEPair();
-    const changed = await request("/user/email/change", { token, body: { newEmail, codeChallenge: pair.challenge } });
+    const changed = await changer.nhost.auth.changeUserEmail({ newEmail, codeChallenge: pair.challenge });
     expect(changed.status).toBe(200);
     target = await follow((await waitForMessage(newEmail, "email")).links[0]!);
     expect(target.searchParams.get("type")).toBe("emailConfirmChange");
@@ -279,11 +286,11 @@ describe("PKCE: codeChallenge and POST /token/exchange", () => {
   });
 
   it("deanonymize by magic link takes a challenge", async () => {
-    const anonymous = await request("/signin/anonymous", { body: {} });
-    const token = anonymous.json.session.accessToken as string;
+    const nhost = newClient();
+    await nhost.auth.signInAnonymous();
     const email = uniqueEmail("pkce-deanon");
     const pair = await generatePKCEPair();
-    const response = await request("/user/deanonymize", { token, body: { signInMethod: "passwordless", email, codeChallenge: pair.challenge } });
+    const response = await nhost.auth.deanonymizeUser({ signInMethod: "passwordless", email, codeChallenge: pair.challenge });
     expect(response.status).toBe(200);
     const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
     const exchanged = await newClient().auth.tokenExchange({ code, codeVerifier: pair.verifier });
