@@ -18,6 +18,7 @@ import { AUTHORIZATION_CODE_TTL_SECONDS } from "../src/server/tokens/authorizati
 import { s256Challenge } from "../src/server/lib/pkce";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { api, appFetch, GOOD_PASSWORD, uniqueEmail } from "./helpers";
+import { SoftwareAuthenticator } from "./support/software-authenticator";
 
 const REDIRECT_TO = "https://app.example.com/auth/callback";
 
@@ -252,6 +253,20 @@ describe("PKCE: codeChallenge and POST /token/exchange", () => {
     const { challenge } = await generatePKCEPair();
     const response = await newClient().auth.signUpEmailPassword({ email: uniqueEmail("pkce-direct"), password: GOOD_PASSWORD, codeChallenge: challenge });
     expect(response.body.session!.refreshToken).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("passkey sign-up with email verification required: verifySignUpWebauthn's challenge binds the verification link", async () => {
+    const settings = { REQUIRE_VERIFIED_EMAIL: "true" };
+    const nhost = newClient(settings);
+    const email = uniqueEmail("pkce-passkey");
+    const options = await nhost.auth.signUpWebauthn({ email });
+    const credential = await new SoftwareAuthenticator("https://app.example.com").register(options.body as never);
+    const { verifier, challenge } = await generatePKCEPair();
+    const response = await nhost.auth.verifySignUpWebauthn({ credential: credential as never, codeChallenge: challenge });
+    expect(response.body.session).toBeNull();
+    const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
+    const exchanged = await nhost.auth.tokenExchange({ code, codeVerifier: verifier });
+    expect(exchanged.body.session!.user).toMatchObject({ email, emailVerified: true });
   });
 
   it("password reset, verification mail and email change take a challenge", async () => {
