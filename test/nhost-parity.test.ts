@@ -186,6 +186,16 @@ describe("PKCE: codeChallenge and POST /token/exchange", () => {
     await expectAuthError(nhost.auth.tokenExchange({ code, codeVerifier: verifier }), 400, "invalid-request");
   });
 
+  it("signing out everywhere ends an outstanding code", async () => {
+    const { nhost, email, userId, token } = await signedUp();
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(userId).run();
+    const { verifier, challenge } = await generatePKCEPair();
+    await nhost.auth.signInPasswordlessEmail({ email, codeChallenge: challenge });
+    const code = (await follow((await waitForMessage(email, "email")).links[0]!)).searchParams.get("code")!;
+    expect((await request("/signout", { token, body: { all: true } })).status).toBe(200);
+    await expectAuthError(newClient().auth.tokenExchange({ code, codeVerifier: verifier }), 400, "invalid-request");
+  });
+
   it("an unknown code and a malformed verifier are refused", async () => {
     const nhost = newClient();
     const { verifier } = await generatePKCEPair();

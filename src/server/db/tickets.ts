@@ -7,9 +7,12 @@ import type { Database } from "./users";
 export const LINK_TICKET_PURPOSES = ["verifyEmail", "passwordReset", "signinPasswordless", "emailConfirmChange"] as const;
 export type LinkTicketPurpose = (typeof LINK_TICKET_PURPOSES)[number];
 
+/** PKCE authorization codes (tokens/authorization-code.ts): a session waiting for `/token/exchange`. */
+export const AUTHORIZATION_CODE_PURPOSE = "authorizationCode";
+
 /**
  * Ends the user's outstanding link tickets of the given purposes (all link
- * purposes by default), as if used: after a password change or reset, a
+ * purposes and the PKCE authorization codes by default), as if used: after a password change or reset, a
  * sign-out everywhere, an email change or the first proof of an address, a link
  * mailed before it must not undo it (an email-change link an intruder asked for
  * would otherwise move the account away after the owner took it back).
@@ -19,7 +22,7 @@ export function revokeLinkTicketsStatement(
   realm: string,
   userId: string,
   now: number,
-  purposes: readonly LinkTicketPurpose[] = LINK_TICKET_PURPOSES,
+  purposes: readonly (LinkTicketPurpose | typeof AUTHORIZATION_CODE_PURPOSE)[] = [...LINK_TICKET_PURPOSES, AUTHORIZATION_CODE_PURPOSE],
 ) {
   return db
     .update(tickets)

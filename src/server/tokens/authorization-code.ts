@@ -4,10 +4,11 @@
  * A code is 256 random bits, stored only as its SHA-256 in the tickets table
  * (purpose `authorizationCode`) with the challenge it is bound to, lives
  * AUTHORIZATION_CODE_TTL_SECONDS and is consumed by a conditional update, so
- * it works once. `POST /token/exchange` turns it and the verifier into a session.
+ * it works once. What ends the user's links (a password change or reset,
+ * signing out everywhere) ends its codes too. `POST /token/exchange` turns it and the verifier into a session.
  */
 import type { RequestContext } from "../context";
-import { consumeTicketRow, insertTicketStatement } from "../db/tickets";
+import { AUTHORIZATION_CODE_PURPOSE, consumeTicketRow, insertTicketStatement } from "../db/tickets";
 import { findUserById, type Statement, type UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
@@ -18,7 +19,7 @@ import { newSessionToken, type IssuedRefreshToken } from "./refresh-token";
 /** Long enough for a redirect and one request back; Nhost's codes live as long. */
 export const AUTHORIZATION_CODE_TTL_SECONDS = 300;
 
-const PURPOSE = "authorizationCode";
+const PURPOSE = AUTHORIZATION_CODE_PURPOSE;
 
 /** A new code for `userId` bound to `codeChallenge`: the statement to batch, and the code to hand out once. */
 export async function newAuthorizationCode(
