@@ -15,6 +15,7 @@ import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUTHORIZATION_CODE_TTL_SECONDS } from "../src/server/tokens/authorization-code";
+import { EMAIL_OTP_TTL_SECONDS_DEFAULT } from "../src/server/config";
 import { s256Challenge } from "../src/server/lib/pkce";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { api, appFetch, GOOD_PASSWORD, uniqueEmail } from "./helpers";
@@ -498,6 +499,22 @@ describe("elevation", () => {
     for (let guess = 0; guess < 5; guess++) expect((await request("/elevate/otp/email/verify", { token, body: { otp: wrong } })).json.error).toBe("invalid-otp");
     // The right code, too late: the budget is spent.
     expect((await request("/elevate/otp/email/verify", { token, body: { otp } })).json.error).toBe("invalid-otp");
+  });
+
+  it("email code: an expired one is refused (frozen clock)", async () => {
+    const { token, email, userId } = await signedUp();
+    await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(userId).run();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0);
+    await request("/elevate/otp/email", { token, method: "POST" });
+    const otp = codeIn(await waitForMessage(email, "email"));
+    vi.setSystemTime(t0 + EMAIL_OTP_TTL_SECONDS_DEFAULT * 1000 + 1000);
+    // The access token has expired too by then: a fresh one for the same user.
+    const fresh = (await request("/signin/email-password", { body: { email, password: GOOD_PASSWORD } })).json.session.accessToken;
+    const expired = await request("/elevate/otp/email/verify", { token: fresh, body: { otp } });
+    expect(expired.status).toBe(400);
+    expect(expired.json.error).toBe("invalid-otp");
   });
 
   it("SMS code: only to a verified number", async () => {
