@@ -26,6 +26,8 @@ import { sessionRoutes } from "./routes/session";
 import { systemRoutes } from "./routes/system";
 import { userRoutes } from "./routes/user";
 import { webauthnRoutes } from "./routes/webauthn";
+import { providerRoutes } from "./routes/provider";
+import { idTokenRoutes } from "./routes/idtoken";
 
 export const app = new Hono<AppEnv>();
 
@@ -121,6 +123,8 @@ const endUserApi = new Hono<AppEnv>()
   .route("/", mfaRoutes)
   .route("/", passwordlessSmsRoutes)
   .route("/", webauthnRoutes)
+  .route("/", providerRoutes)
+  .route("/", idTokenRoutes)
   .route("/", devRoutes);
 
 app.route("/realms/:realm", endUserApi);

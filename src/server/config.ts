@@ -4,6 +4,7 @@
  * `wrangler secret put` (or `.dev.vars` locally). A bad value fails fast with an
  * error that names the setting.
  */
+import { OIDC_PROVIDER_NAME, PRESET_NAMES } from "./services/oauth/presets";
 
 export const ACCESS_TOKEN_TTL_SECONDS_DEFAULT = 900;
 export const REFRESH_TOKEN_TTL_SECONDS_DEFAULT = 30 * 24 * 3600;
@@ -176,6 +177,11 @@ export interface RealmSettings {
    * @example ADMIN_IMPERSONATION_ENABLED = "true"
    */
   adminImpersonationEnabled: boolean;
+  /**
+   * Social sign-in (README, "Social sign-in"): the enabled providers by name
+   * (`google`, `github`, `oidc-okta`, ...), each from its `PROVIDER_<NAME>_*` settings.
+   */
+  providers: Record<string, ProviderSettings>;
 }
 
 /** What a request runs with: the deployment's settings and its realm's (design §7). */
@@ -466,6 +472,80 @@ function checkPublicUrlFitsEnvironment(publicUrl: string, environment: "developm
   }
 }
 
+/** One enabled social sign-in provider (README, "Social sign-in"). */
+export interface ProviderSettings {
+  /** `google`, `github`, ..., or `oidc-<name>`. */
+  name: string;
+  clientId: string;
+  /** Secret: null for a provider used only for ID tokens (`/signin/idtoken`). */
+  clientSecret: string | null;
+  /** The preset's scopes unless PROVIDER_<NAME>_SCOPES says otherwise. */
+  scopes: string[] | null;
+  /** OpenID issuer: discovery for `oidc-*`; for `google` and `apple`, where their ID tokens come from. */
+  issuer: string | null;
+  authorizationUrl: string | null;
+  tokenUrl: string | null;
+  userinfoUrl: string | null;
+  /** Client ids an ID token may be for (`aud`): the client id and PROVIDER_<NAME>_AUDIENCES (a mobile app's own ids). */
+  audiences: string[];
+}
+
+/** `google` → `GOOGLE`, `oidc-my-idp` → `OIDC_MY_IDP`. */
+export function providerSettingPrefix(name: string): string {
+  return `PROVIDER_${name.toUpperCase().replace(/-/g, "_")}_`;
+}
+
+/**
+ * A provider's endpoint: https, or plain http to a loopback host in development
+ * (a provider running on the same machine).
+ */
+function readProviderUrl(env: RawEnv, name: string, environment: "development" | "production"): string | null {
+  const url = readUrl(env, name);
+  if (url === undefined) return null;
+  const parsed = new URL(url);
+  if (parsed.protocol === "http:" && !(environment === "development" && isLoopbackHost(parsed.hostname))) {
+    throw new ConfigError(name, "must be an https URL (plain http only to a loopback host with ENVIRONMENT=development)");
+  }
+  return url;
+}
+
+/**
+ * Every provider whose PROVIDER_<NAME>_ENABLED is "true": the 16 presets and the
+ * `oidc-*` names OIDC_PROVIDERS lists. An enabled provider needs a client id;
+ * an `oidc-*` one an issuer too.
+ *
+ * @example PROVIDER_GITHUB_ENABLED=true PROVIDER_GITHUB_CLIENT_ID=Iv1.abc PROVIDER_GITHUB_CLIENT_SECRET=...
+ * @example OIDC_PROVIDERS=oidc-okta PROVIDER_OIDC_OKTA_ENABLED=true PROVIDER_OIDC_OKTA_ISSUER=https://example.okta.com
+ */
+function readProviderSettings(env: RawEnv, environment: "development" | "production"): Record<string, ProviderSettings> {
+  const oidcNames = readList(env, "OIDC_PROVIDERS", []);
+  for (const name of oidcNames) {
+    if (!OIDC_PROVIDER_NAME.test(name)) throw new ConfigError("OIDC_PROVIDERS", `"${name}" must be "oidc-" and a lowercase slug (e.g. oidc-okta)`);
+  }
+  const providers: Record<string, ProviderSettings> = {};
+  for (const name of [...PRESET_NAMES, ...oidcNames]) {
+    const prefix = providerSettingPrefix(name);
+    if (!readBoolean(env, `${prefix}ENABLED`, false)) continue;
+    const clientId = readString(env, `${prefix}CLIENT_ID`);
+    if (clientId === undefined) throw new ConfigError(`${prefix}CLIENT_ID`, `is required when ${prefix}ENABLED is true`);
+    const issuer = readProviderUrl(env, `${prefix}ISSUER`, environment);
+    if (name.startsWith("oidc-") && issuer === null) throw new ConfigError(`${prefix}ISSUER`, `is required for an OpenID provider (${name})`);
+    const scopes = readString(env, `${prefix}SCOPES`);
+    providers[name] = {
+      name,
+      clientId,
+      clientSecret: readString(env, `${prefix}CLIENT_SECRET`) ?? null,
+      scopes: scopes === undefined ? null : scopes.split(/[\s,]+/).filter((scope) => scope.length > 0),
+      issuer,
+      authorizationUrl: readProviderUrl(env, `${prefix}AUTHORIZATION_URL`, environment),
+      tokenUrl: readProviderUrl(env, `${prefix}TOKEN_URL`, environment),
+      userinfoUrl: readProviderUrl(env, `${prefix}USERINFO_URL`, environment),
+      audiences: [clientId, ...readList(env, `${prefix}AUDIENCES`, [])],
+    };
+  }
+  return providers;
+}
+
 export function parseConfig(env: RawEnv): Config {
   const environment = readString(env, "ENVIRONMENT") ?? "production";
   if (environment !== "development" && environment !== "production") {
@@ -577,6 +657,7 @@ export function parseConfig(env: RawEnv): Config {
     adminSecret: readSecret(env, "ADMIN_SECRET", 16) ?? null,
     adminImpersonationEnabled: readBoolean(env, "ADMIN_IMPERSONATION_ENABLED", false),
     passwordPepper: readSecret(env, "PASSWORD_PEPPER", 16) ?? null,
+    providers: readProviderSettings(env, environment),
   };
 }
 
@@ -658,6 +739,14 @@ export const REALM_SETTING_NAMES = [
 ] as const;
 export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
 
+/** A provider's settings, all realm-level so a realm can bring its own apps (README, "Social sign-in"). */
+const PROVIDER_SETTING_NAME = /^PROVIDER_[A-Z0-9_]+_(ENABLED|CLIENT_ID|CLIENT_SECRET|SCOPES|ISSUER|AUTHORIZATION_URL|TOKEN_URL|USERINFO_URL|AUDIENCES)$/;
+
+/** Whether a realm may override the setting `name`: a listed realm setting, or a provider's. */
+export function isRealmSettingName(name: string): boolean {
+  return (REALM_SETTING_NAMES as readonly string[]).includes(name) || name === "OIDC_PROVIDERS" || PROVIDER_SETTING_NAME.test(name);
+}
+
 /**
  * Whether `settings` (setting name → string value, as `[vars]` has them) may be a
  * realm's overrides on top of `env`: every name a realm setting, and the result
@@ -669,8 +758,7 @@ export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
  * if (!checked.ok) throw new AuthError("invalid-realm-settings", checked.problem);
  */
 export function validateRealmSettings(env: object, settings: Record<string, string>): { ok: true } | { ok: false; problem: string } {
-  const allowed: readonly string[] = REALM_SETTING_NAMES;
-  const refused = Object.keys(settings).filter((name) => !allowed.includes(name));
+  const refused = Object.keys(settings).filter((name) => !isRealmSettingName(name));
   if (refused.length > 0) {
     return { ok: false, problem: `${refused.join(", ")}: not a realm setting (deployment settings and secrets apply to every realm)` };
   }

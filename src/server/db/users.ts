@@ -53,6 +53,8 @@ export interface NewUser {
   phoneNumber?: string | null;
   passwordHash: string | null;
   displayName: string;
+  /** A picture URL (a social provider's); empty when none. */
+  avatarUrl?: string;
   locale: string;
   defaultRole: string;
   roles: string[];
@@ -79,7 +81,7 @@ export function insertUserStatements(db: Database, user: NewUser) {
     passwordHash: user.passwordHash,
     passwordChangedAt: null,
     displayName: user.displayName,
-    avatarUrl: "",
+    avatarUrl: user.avatarUrl ?? "",
     locale: user.locale,
     defaultRole: user.defaultRole,
     metadata: JSON.stringify(user.metadata),

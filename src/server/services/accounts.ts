@@ -16,7 +16,7 @@ import { deliverMail, sendInBackground } from "./mail/send";
 import { recordAudit } from "./audit";
 
 /** How an account came to be, as the audit log's `signup` entries say. */
-export type SignUpMethod = "email-password" | "passkey" | "anonymous" | "passwordless-email" | "passwordless-sms";
+export type SignUpMethod = "email-password" | "passkey" | "anonymous" | "passwordless-email" | "passwordless-sms" | "provider" | "idtoken";
 
 /**
  * A user to create in the request's realm (`passwordHash` hashed already, or
