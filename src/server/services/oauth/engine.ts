@@ -110,7 +110,8 @@ export async function resolveProvider(providers: Record<string, ProviderSettings
     preset,
     authorizationUrl: settings.authorizationUrl ?? discovered?.authorization_endpoint ?? preset.authorizationUrl,
     tokenUrl: settings.tokenUrl ?? discovered?.token_endpoint ?? preset.tokenUrl,
-    userinfoUrl: settings.userinfoUrl ?? preset.userinfoUrl ?? null,
+    // OpenID providers may keep the profile claims out of the ID token (Core §5.4): ask userinfo too.
+    userinfoUrl: settings.userinfoUrl ?? discovered?.userinfo_endpoint ?? preset.userinfoUrl ?? null,
     issuer: preset.kind === "oidc" ? (discovered?.issuer ?? preset.issuer ?? null) : null,
     jwksUrl: preset.kind === "oidc" ? (discovered?.jwks_uri ?? preset.jwksUrl ?? null) : null,
     scopes: settings.scopes ?? preset.scopes,
