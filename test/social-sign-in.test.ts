@@ -76,6 +76,10 @@ describe("generic OpenID provider (oidc-*)", () => {
 
     const again = await signInWith("oidc-test", login);
     expect(again.user.id).toBe(first.user.id);
+    // Both sign-ins are in the audit log (written after the answer, so polled).
+    await expect
+      .poll(async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = 'signin' AND outcome = 'success' AND detail LIKE '%\"provider\"%'").bind(first.user.id).first<{ n: number }>())!.n)
+      .toBe(2);
   });
 
   it("starts with PKCE (S256), state, nonce and a __Host- cookie binding the browser", async () => {

@@ -31,7 +31,9 @@ import { issueAuthorizationCode } from "../tokens/authorization-code";
 import { afterFirstFactor } from "../tokens/first-factor";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { requireAccessToken, serverVerifier } from "../tokens/verify";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { recordAudit } from "../services/audit";
+import { requireElevationIfKeys } from "../tokens/elevation";
+import { findUserWithLiveSession } from "../db/refresh-tokens";
 import { base64url } from "jose";
 
 /** ASVS 6.5.5-style bound on a round trip in flight. */
@@ -164,6 +166,23 @@ async function enabledProvider(context: RequestContext, name: string): Promise<R
   return provider;
 }
 
+/**
+ * The user `connect` names (its access token): as for every route that changes
+ * the account, only while the token's session lives, never for an
+ * impersonation token or an anonymous user, and elevated when the user has a
+ * security key (as `/link/idtoken`).
+ */
+async function connectingUser(context: RequestContext, accessToken: string): Promise<string> {
+  const verified = await serverVerifier(context).verify(accessToken);
+  if (!verified.ok || "act" in verified.claims) throw new AuthError("unauthenticated-user");
+  const { claims } = verified;
+  const user = await findUserWithLiveSession(context.db, context.realm.id, claims.sub, claims.sid, Date.now());
+  if (user === null) throw new AuthError("unauthenticated-user");
+  if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
+  await requireElevationIfKeys(context, claims);
+  return user.id;
+}
+
 /** Starts a round trip: stores its state, sets the browser binding and sends the browser to the provider. */
 async function startRoundTrip(c: Context<AppEnv>, flow: "signin" | "signup"): Promise<Response> {
   const context = c.var.context;
@@ -187,13 +206,8 @@ async function startRoundTrip(c: Context<AppEnv>, flow: "signin" | "signup"): Pr
         if (value !== null) extra[key] = value;
       }
     }
-    let linkUserId: string | null = null;
     const connect = query.get("connect");
-    if (connect !== null) {
-      const verified = await serverVerifier(context).verify(connect);
-      if (!verified.ok || "act" in verified.claims) throw new AuthError("unauthenticated-user");
-      linkUserId = verified.claims.sub;
-    }
+    const linkUserId = connect === null ? null : await connectingUser(context, connect);
 
     const state = randomToken();
     const pkce = await pkcePair();
@@ -286,6 +300,7 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
     return c.redirect(errorRedirect(config.clientUrl, error), 302);
   }
   const roundTrip = JSON.parse(stored.payload) as RoundTrip;
+  let signedInUser: string | null = null;
   try {
     const presented = readCookie(c.req.header("cookie"), BROWSER_BINDING_COOKIE);
     if (stored.provider !== providerName) throw new AuthError("invalid-state", undefined, { reason: "state of another provider" });
@@ -312,6 +327,7 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
         ? { flow: "link" as const, userId: roundTrip.linkUserId! }
         : { flow: roundTrip.flow, options: roundTrip.options, method: "provider" as const };
     const { user } = await userForIdentity(context, providerName, profile, intent);
+    signedInUser = user.id;
     const providerSession = providerSessionOf(tokens, null, now);
     const keepTokens = saveProviderSessionStatement(db, {
       realm: realm.id,
@@ -322,34 +338,49 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
     });
     if (roundTrip.flow === "link") {
       await runBatch(db, [keepTokens]);
+      recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "provider", change: "linked", provider: providerName } });
       return c.redirect(appRedirect(roundTrip.redirectTo, { state: roundTrip.appState }), 302);
     }
-    return c.redirect(await signInRedirect(c, user, roundTrip, [keepTokens]), 302);
+    const { location, secondFactorDue } = await signInRedirect(context, user, roundTrip, [keepTokens]);
+    const detail = { method: "provider", provider: providerName, ...(secondFactorDue ? { secondFactor: "due" } : {}) };
+    recordAudit(context, { type: "signin", outcome: "success", userId: user.id, detail });
+    return c.redirect(location, 302);
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
     logRefusal(c, error);
+    // The redirect carries the refusal, so the audit entry is written here rather than by auditSignIn.
+    recordAudit(context, {
+      type: roundTrip.flow === "link" ? "factor-change" : "signin",
+      outcome: "failure",
+      userId: signedInUser,
+      actor: { type: "anonymous", id: null },
+      detail: { method: "provider", provider: providerName, error: error.code },
+    });
     return c.redirect(errorRedirect(roundTrip.redirectTo, error), 302);
   }
 }
 
 /** The first-factor outcome (TOTP users get only a ticket), written with `alsoWrite`, as the app's redirect. */
-async function signInRedirect(c: Context<AppEnv>, user: UserWithRoles, roundTrip: RoundTrip, alsoWrite: Statement[]): Promise<string> {
-  const context = c.var.context;
+async function signInRedirect(
+  context: RequestContext,
+  user: UserWithRoles,
+  roundTrip: RoundTrip,
+  alsoWrite: Statement[],
+): Promise<{ location: string; secondFactorDue: boolean }> {
   checkMaySignIn(context.config, user);
   const outcome = await afterFirstFactor(context, user);
-  noteSignInSubject(c, { userId: user.id, secondFactorDue: outcome.kind === "mfa" });
   if (outcome.kind === "mfa") {
     await runBatch(context.db, [outcome.statement, ...alsoWrite]);
-    return appRedirect(roundTrip.redirectTo, { mfaTicket: outcome.ticket, state: roundTrip.appState });
+    return { location: appRedirect(roundTrip.redirectTo, { mfaTicket: outcome.ticket, state: roundTrip.appState }), secondFactorDue: true };
   }
   if (roundTrip.codeChallenge !== null) {
     // PKCE: no session yet; the verifier's holder exchanges the code for one.
     const { code, statement } = await issueAuthorizationCode(context, user.id, roundTrip.codeChallenge);
     await runBatch(context.db, [statement, ...alsoWrite]);
-    return appRedirect(roundTrip.redirectTo, { code, state: roundTrip.appState });
+    return { location: appRedirect(roundTrip.redirectTo, { code, state: roundTrip.appState }), secondFactorDue: false };
   }
   await runBatch(context.db, [outcome.statement, ...alsoWrite]);
-  return appRedirect(roundTrip.redirectTo, { refreshToken: outcome.issued.refreshToken, state: roundTrip.appState });
+  return { location: appRedirect(roundTrip.redirectTo, { refreshToken: outcome.issued.refreshToken, state: roundTrip.appState }), secondFactorDue: false };
 }
 
 const refreshProviderTokenBody = z.strictObject({ refreshToken: z.string().check(z.minLength(1), z.maxLength(4096)) });
@@ -357,8 +388,8 @@ const refreshProviderTokenBody = z.strictObject({ refreshToken: z.string().check
 export const providerRoutes = new Hono<AppEnv>()
   .get("/signin/provider/:provider", (c) => startRoundTrip(c, "signin"))
   .get("/signup/provider/:provider", (c) => startRoundTrip(c, "signup"))
-  .get("/signin/provider/:provider/callback", auditSignIn("provider"), (c) => finishRoundTrip(c))
-  .post("/signin/provider/:provider/callback", auditSignIn("provider"), (c) => finishRoundTrip(c))
+  .get("/signin/provider/:provider/callback", (c) => finishRoundTrip(c))
+  .post("/signin/provider/:provider/callback", (c) => finishRoundTrip(c))
 
   // The provider's tokens from the caller's last sign-in with it, handed out once.
   .get("/signin/provider/:provider/callback/tokens", async (c) => {

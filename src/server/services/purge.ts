@@ -25,7 +25,7 @@
 import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { AUDIT_RETENTION_DAYS_DEFAULT } from "../config";
-import { auditEvents, devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
+import { auditEvents, devOutbox, oauthStates, personalAccessTokens, providerSessions, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
 import type { Database } from "../db/users";
 
 export const PURGE_CHUNK_ROWS = 1000;
@@ -34,6 +34,11 @@ const MAX_CHUNKS_PER_TABLE = 100;
 export const DEV_OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** An anonymous user this young is kept even without a session (it may be signing in right now). */
 export const ANONYMOUS_USER_GRACE_MS = 24 * 60 * 60 * 1000;
+/**
+ * Provider tokens wait for the app's one fetch right after the callback; a day
+ * later nobody is coming for them.
+ */
+export const PROVIDER_SESSION_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -51,6 +56,8 @@ function purgeTargets(now: number, retention: Retention): { name: string; table:
     { name: "refresh_tokens", table: refreshTokens, dead: lt(refreshTokens.expiresAt, now) },
     { name: "tickets", table: tickets, dead: lt(tickets.expiresAt, now) },
     { name: "webauthn_challenges", table: webauthnChallenges, dead: lt(webauthnChallenges.expiresAt, now) },
+    { name: "oauth_states", table: oauthStates, dead: lt(oauthStates.expiresAt, now) },
+    { name: "provider_sessions", table: providerSessions, dead: lt(providerSessions.createdAt, now - PROVIDER_SESSION_RETENTION_MS) },
     { name: "personal_access_tokens", table: personalAccessTokens, dead: lt(personalAccessTokens.expiresAt, now) },
     { name: "dev_outbox", table: devOutbox, dead: lt(devOutbox.createdAt, now - DEV_OUTBOX_RETENTION_MS) },
     // Served by the index on created_at alone: expiry spans every realm.

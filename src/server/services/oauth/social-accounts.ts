@@ -18,6 +18,7 @@ import { isUniqueViolation } from "../../db/unique-violation";
 import { findUserByEmail, findUserById, runBatch, type Statement, type UserWithRoles } from "../../db/users";
 import { AuthError } from "../../errors";
 import type { ResolvedSignUpOptions } from "../../lib/sign-up-options";
+import { limitSignUp } from "../../limits/limits";
 import { createAccount, type SignUpMethod } from "../accounts";
 import type { ProviderProfile } from "./presets";
 
@@ -71,6 +72,7 @@ export async function userForIdentity(
   }
 
   if (config.signupDisabled) throw new AuthError("signup-disabled");
+  await limitSignUp(context);
   const { options } = intent;
   const id = crypto.randomUUID();
   const name = options.displayName ?? profile.name?.slice(0, DISPLAY_NAME_MAX_LENGTH) ?? profile.email ?? "";
