@@ -10,6 +10,7 @@ import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { decodeJwt, generateKeyPair, importJWK, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, inject, it } from "vitest";
+import { sha256Hex } from "../src/server/lib/crypto";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { emailOf, GOOGLE_MOBILE_CLIENT_ID, OIDC_CLIENTS, SOCIAL_REALM } from "./global-setup/social-fixtures";
 import { api, signUp, workerFetch } from "./helpers";
@@ -136,6 +137,28 @@ describe("generic OpenID provider (oidc-*)", () => {
     // The victim has its own round trip (and cookie) in flight.
     await victim.untilCallback(providerStart("oidc-test", uniqueLogin("victim")));
     expectRefused(await victim.navigate(planted.url), "invalid-state");
+  });
+
+  it("refuses an expired round trip", async () => {
+    const browser = new Browser();
+    const callback = await browser.untilCallback(providerStart("oidc-test", uniqueLogin()));
+    const state = new URL(callback.url).searchParams.get("state")!;
+    await env.DB.prepare("UPDATE oauth_states SET expires_at = ? WHERE state_hash = ?").bind(Date.now() - 1, await sha256Hex(state)).run();
+    expectRefused(await browser.navigate(callback.url), "invalid-state");
+  });
+
+  it("sends a code the provider does not know back as oauth-token-echange-failed", async () => {
+    const browser = new Browser();
+    const callback = new URL((await browser.untilCallback(providerStart("oidc-test", uniqueLogin()))).url);
+    callback.searchParams.set("code", "not-a-code-the-provider-issued");
+    expectRefused(await browser.navigate(callback.toString()), "oauth-token-echange-failed");
+  });
+
+  it("refuses a disabled user with disabled-user", async () => {
+    const login = uniqueLogin("disabled");
+    const { user } = await signInWith("oidc-test", login);
+    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.id).run();
+    expectRefused(await new Browser().navigate(providerStart("oidc-test", login)), "disabled-user");
   });
 
   it("sends a provider error back to the app as oauth-provider-error", async () => {

@@ -54,35 +54,20 @@ export class Browser {
    * Follows redirects (and form_post pages) from `url` until the browser lands on
    * the app; answers where it landed. Throws when it ends anywhere else.
    */
-  async navigate(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<URL> {
-    let next: { url: string; init: typeof init } = { url, init };
-    for (let hop = 0; hop < MAX_HOPS; hop++) {
-      if (APP_ORIGINS.includes(new URL(next.url).origin)) return new URL(next.url);
-      const response = await this.request(next.url, next.init);
-      const location = response.headers.get("location");
-      if (response.status >= 300 && response.status < 400 && location !== null) {
-        await response.body?.cancel();
-        next = { url: new URL(location, next.url).toString(), init: {} };
-        continue;
-      }
-      const text = await response.text();
-      const form = /<form[^>]*method="post"[^>]*action="([^"]+)"/i.exec(text);
-      if (response.status === 200 && form !== null) {
-        const fields = new URLSearchParams();
-        for (const input of text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g)) fields.set(input[1]!, decodeHtml(input[2]!));
-        next = { url: decodeHtml(form[1]!), init: { method: "POST", body: fields.toString(), headers: { "content-type": "application/x-www-form-urlencoded" } } };
-        continue;
-      }
-      throw new Error(`stopped at ${next.url}: ${response.status} ${text.slice(0, 300)}`);
-    }
-    throw new Error(`more than ${MAX_HOPS} redirects: ${this.hops.map((h) => h.url).join(" -> ")}`);
+  async navigate(url: string, init: RequestStep["init"] = {}): Promise<URL> {
+    const landed = await this.walk({ url, init }, (next) => APP_ORIGINS.includes(new URL(next.url).origin));
+    return new URL(landed.url);
   }
 
-  /** The round trip up to (not into) the Worker's callback: where the provider sends the browser back to. */
-  async untilCallback(url: string): Promise<{ url: string; init: { method?: string; body?: string; headers?: Record<string, string> } }> {
-    let next: { url: string; init: { method?: string; body?: string; headers?: Record<string, string> } } = { url, init: {} };
+  /** The round trip up to (not into) the Worker's callback: the request the provider sends the browser back with. */
+  untilCallback(url: string): Promise<RequestStep> {
+    return this.walk({ url, init: {} }, (next) => new URL(next.url).hostname === "localhost" && new URL(next.url).pathname.endsWith("/callback"));
+  }
+
+  private async walk(first: RequestStep, arrived: (next: RequestStep) => boolean): Promise<RequestStep> {
+    let next = first;
     for (let hop = 0; hop < MAX_HOPS; hop++) {
-      if (new URL(next.url).pathname.endsWith("/callback") && new URL(next.url).hostname === "localhost") return next;
+      if (arrived(next)) return next;
       const response = await this.request(next.url, next.init);
       const location = response.headers.get("location");
       if (response.status >= 300 && response.status < 400 && location !== null) {
@@ -91,6 +76,7 @@ export class Browser {
         continue;
       }
       const text = await response.text();
+      // A form_post page (OAuth 2.0 Form Post Response Mode): the browser submits it.
       const form = /<form[^>]*method="post"[^>]*action="([^"]+)"/i.exec(text);
       if (response.status === 200 && form !== null) {
         const fields = new URLSearchParams();
@@ -100,8 +86,13 @@ export class Browser {
       }
       throw new Error(`stopped at ${next.url}: ${response.status} ${text.slice(0, 300)}`);
     }
-    throw new Error("no callback reached");
+    throw new Error(`more than ${MAX_HOPS} hops: ${this.hops.map((h) => h.url).join(" -> ")}`);
   }
+}
+
+export interface RequestStep {
+  url: string;
+  init: { method?: string; body?: string; headers?: Record<string, string> };
 }
 
 function decodeHtml(text: string): string {

@@ -288,6 +288,8 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
   const context = c.var.context;
   const { config, db, realm } = context;
   const providerName = c.req.param("provider")!;
+  // The answer's Location may carry a refresh token or a code.
+  c.header("cache-control", "no-store");
   const params = await callbackParams(c);
   const state = params.get("state");
   const now = Date.now();
