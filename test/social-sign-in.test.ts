@@ -10,7 +10,9 @@ import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { decodeJwt, generateKeyPair, importJWK, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, inject, it } from "vitest";
+import { drizzle } from "drizzle-orm/d1";
 import { sha256Hex } from "../src/server/lib/crypto";
+import { purgeExpiredRows } from "../src/server/services/purge";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { emailOf, GOOGLE_MOBILE_CLIENT_ID, OIDC_CLIENTS, SOCIAL_REALM } from "./global-setup/social-fixtures";
 import { api, signUp, workerFetch } from "./helpers";
@@ -100,6 +102,17 @@ describe("generic OpenID provider (oidc-*)", () => {
     expect(cookie).toMatch(/^__Host-edgeauth-oauth=[A-Za-z0-9_-]{43};/);
     for (const attribute of ["Path=/", "Secure", "HttpOnly", "SameSite=None", "Max-Age=600"]) expect(cookie).toContain(attribute);
     expect(cookie).not.toMatch(/Domain=/i);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("forwards upstreamParams in the spec's deepObject form too", async () => {
+    const start = new URL(providerStart("oidc-test", "deep"));
+    start.searchParams.delete("upstreamParams");
+    start.searchParams.set("upstreamParams[login_hint]", "deep-object");
+    start.searchParams.set("upstreamParams[ui_locales]", "fr");
+    const location = new URL((await workerFetch(start.toString(), { redirect: "manual" })).headers.get("location")!);
+    expect(location.searchParams.get("login_hint")).toBe("deep-object");
+    expect(location.searchParams.get("ui_locales")).toBe("fr");
   });
 
   it("hands the app's own state back with the session", async () => {
@@ -269,6 +282,16 @@ describe("presets pointed at the test providers", () => {
     expect((await sessionFrom(landed)).user.emailVerified).toBe(true);
   });
 
+  it("apple: takes the name from the form's user field, which Apple sends on the first sign-in only", async () => {
+    const browser = new Browser();
+    const callback = await browser.untilCallback(providerStart("apple", uniqueLogin("named")));
+    expect(callback.init.method).toBe("POST");
+    const form = new URLSearchParams(callback.init.body);
+    form.set("user", JSON.stringify({ name: { firstName: "Ann", lastName: "Apple" }, email: "ignored@example.com" }));
+    const session = await sessionFrom(await browser.navigate(callback.url, { ...callback.init, body: form.toString() }));
+    expect(session.user.displayName).toBe("Ann Apple");
+  });
+
   it("github: the profile and the primary verified address come from the API, PKCE is checked by the server", async () => {
     const login = uniqueLogin("octo");
     const session = await signInWith("github", login);
@@ -387,6 +410,19 @@ describe("provider tokens", () => {
     expect(stored!.tokens_encrypted).toMatch(/^v1\./);
     const fetched = await api("/signin/provider/oidc-test/callback/tokens", { token: session.accessToken });
     expect(stored!.tokens_encrypted).not.toContain(fetched.json.accessToken);
+  });
+});
+
+describe("housekeeping", () => {
+  it("the daily purge removes dead round trips and keeps live ones", async () => {
+    const browser = new Browser();
+    const live = new URL((await browser.untilCallback(providerStart("oidc-test", uniqueLogin()))).url).searchParams.get("state")!;
+    const dead = new URL((await browser.untilCallback(providerStart("oidc-test", uniqueLogin()))).url).searchParams.get("state")!;
+    await env.DB.prepare("UPDATE oauth_states SET expires_at = ? WHERE state_hash = ?").bind(Date.now() - 1, await sha256Hex(dead)).run();
+    await purgeExpiredRows(drizzle(env.DB), Date.now());
+    const left = async (state: string) => (await env.DB.prepare("SELECT COUNT(*) AS n FROM oauth_states WHERE state_hash = ?").bind(await sha256Hex(state)).first<{ n: number }>())!.n;
+    expect(await left(dead)).toBe(0);
+    expect(await left(live)).toBe(1);
   });
 });
 

@@ -322,7 +322,8 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
       idClaims = await validateIdToken(provider, tokens.idToken, roundTrip.nonce);
     }
     const profile = await fetchProfile(provider, tokens, idClaims);
-    if (providerName === "apple" && profile.name === null) profile.name = appleName(params);
+    // Apple's ID token has no name: the form's `user` field is the only place it comes, once.
+    if (providerName === "apple") profile.name = appleName(params) ?? profile.name;
 
     const intent =
       roundTrip.flow === "link"
