@@ -27,7 +27,7 @@ import { authorizationUrl, exchangeCode, fetchProfile, pkcePair, refreshProvider
 import { decryptProviderSession, encryptProviderSession } from "../services/oauth/provider-tokens";
 import { userForIdentity } from "../services/oauth/social-accounts";
 import type { ProviderSession } from "../../shared/api";
-import { issueAuthorizationCode } from "../tokens/authorization-code";
+import { newAuthorizationCode } from "../tokens/authorization-code";
 import { afterFirstFactor } from "../tokens/first-factor";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { requireAccessToken, serverVerifier } from "../tokens/verify";
@@ -378,7 +378,7 @@ async function signInRedirect(
   }
   if (roundTrip.codeChallenge !== null) {
     // PKCE: no session yet; the verifier's holder exchanges the code for one.
-    const { code, statement } = await issueAuthorizationCode(context, user.id, roundTrip.codeChallenge);
+    const { code, statement } = await newAuthorizationCode(context, user.id, roundTrip.codeChallenge);
     await runBatch(context.db, [statement, ...alsoWrite]);
     return { location: appRedirect(roundTrip.redirectTo, { code, state: roundTrip.appState }), secondFactorDue: false };
   }

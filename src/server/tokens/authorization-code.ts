@@ -6,17 +6,33 @@
  * refresh token in a URL ends up in browser history and server logs; a code
  * without its verifier is worth nothing.
  *
- * This is the one call the provider callback makes; the exchange route belongs
- * to the PKCE work (issue 10) and redeems these tickets (purpose
- * `authorizationCode`, payload: the S256 challenge).
+ * The code is a ticket (purpose `authorizationCode`, stored as its SHA-256, the
+ * challenge as payload). The exchange route belongs to the PKCE work (issue 10),
+ * which has a module of this name with the same `newAuthorizationCode`: at a
+ * merge, its version replaces this one and the provider callback keeps calling it.
  */
 import type { RequestContext } from "../context";
-import { newTicket } from "./tickets";
+import { insertTicketStatement } from "../db/tickets";
+import type { Statement } from "../db/users";
+import { sha256Hex } from "../lib/crypto";
+import { base64url } from "jose";
 
-/** How long an authorization code can be exchanged (RFC 6749 §4.1.2 recommends at most 10 minutes). */
-export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
+/** Long enough for a redirect and one request back. */
+export const AUTHORIZATION_CODE_TTL_SECONDS = 300;
 
-export async function issueAuthorizationCode(context: RequestContext, userId: string, codeChallenge: string) {
-  const { ticket, statement } = await newTicket(context, "authorizationCode", userId, AUTHORIZATION_CODE_TTL_SECONDS, { payload: codeChallenge });
-  return { code: ticket, statement };
+/** A new code for `userId` bound to `codeChallenge`: the statement to batch, and the code to hand out once. */
+export async function newAuthorizationCode(context: RequestContext, userId: string, codeChallenge: string): Promise<{ code: string; statement: Statement }> {
+  const code = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+  const now = Date.now();
+  const statement = insertTicketStatement(context.db, {
+    ticketHash: await sha256Hex(code),
+    realm: context.realm.id,
+    userId,
+    purpose: "authorizationCode",
+    payload: codeChallenge,
+    redirectTo: null,
+    createdAt: now,
+    expiresAt: now + AUTHORIZATION_CODE_TTL_SECONDS * 1000,
+  });
+  return { code, statement };
 }

@@ -11,7 +11,7 @@ import { sha256Hex } from "../lib/crypto";
 
 export { LINK_TICKET_PURPOSES, type LinkTicketPurpose } from "../db/tickets";
 
-export type TicketPurpose = LinkTicketPurpose | "mfaTotp" | "authorizationCode";
+export type TicketPurpose = LinkTicketPurpose | "mfaTotp";
 
 /** Creates a ticket and returns its statement and the secret string to hand out once. */
 export async function newTicket(
