@@ -12,7 +12,7 @@ import { decodeJwt, generateKeyPair, importJWK, SignJWT, type JWTPayload } from 
 import { describe, expect, inject, it } from "vitest";
 import { drizzle } from "drizzle-orm/d1";
 import { sha256Hex } from "../src/server/lib/crypto";
-import { purgeExpiredRows } from "../src/server/services/purge";
+import { purgeExpiredRows } from "../src/server/db/purge";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { emailOf, GOOGLE_MOBILE_CLIENT_ID, OIDC_CLIENTS, SOCIAL_REALM } from "./global-setup/social-fixtures";
 import { api, signUp, workerFetch } from "./helpers";
