@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ConfigError, isRealmSettingName, parseConfig, validateRealmSettings } from "../src/server/config";
+import { authorizationUrl, resolveProvider } from "../src/server/services/oauth/engine";
 import { PRESET_NAMES, PROVIDER_PRESETS } from "../src/server/services/oauth/presets";
 
 const BASE = { REFRESH_TOKEN_SECRET: "x".repeat(32), PUBLIC_URL: "https://auth.example.com" };
@@ -127,5 +128,37 @@ describe("the presets table", () => {
     expect(PROVIDER_PRESETS.azuread.profile({ ...none, user: { sub: "z", email: "z@example.com", email_verified: true } })).toMatchObject({ emailVerified: false });
     // No id, no profile: the flow fails with oauth-profile-fetch-failed.
     expect(PROVIDER_PRESETS.github.profile({ ...none, user: { login: "x" } })).toBeNull();
+  });
+});
+
+describe("resolving a preset", () => {
+  it("uses the preset's endpoints and issuer unless settings override them; Google's bare issuer only for Google itself", async () => {
+    const google = await resolveProvider(providersOf({ PROVIDER_GOOGLE_ENABLED: "true", PROVIDER_GOOGLE_CLIENT_ID: "web" }), "google");
+    expect(google).toMatchObject({
+      issuer: "https://accounts.google.com",
+      issuerAliases: ["accounts.google.com"],
+      jwksUrl: "https://www.googleapis.com/oauth2/v3/certs",
+      tokenUrl: "https://oauth2.googleapis.com/token",
+      scopes: ["openid", "email", "profile"],
+    });
+    expect(await resolveProvider(providersOf({}), "google")).toBeNull();
+
+    const github = await resolveProvider(
+      providersOf({ PROVIDER_GITHUB_ENABLED: "true", PROVIDER_GITHUB_CLIENT_ID: "gh", PROVIDER_GITHUB_AUTHORIZATION_URL: "https://ghe.example.com/login/oauth/authorize" }),
+      "github",
+    );
+    const url = new URL(authorizationUrl(github!, { redirectUri: "https://auth.example.com/cb", state: "s", codeChallenge: "c", nonce: null, extra: { login: "octo" } }));
+    expect(url.origin + url.pathname).toBe("https://ghe.example.com/login/oauth/authorize");
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      login: "octo",
+      response_type: "code",
+      client_id: "gh",
+      redirect_uri: "https://auth.example.com/cb",
+      state: "s",
+      code_challenge: "c",
+      code_challenge_method: "S256",
+      scope: "read:user user:email",
+    });
+    expect(github!.issuer).toBeNull();
   });
 });

@@ -36,6 +36,8 @@ export interface ResolvedProvider {
   userinfoUrl: string | null;
   /** OpenID providers: the `iss` their ID tokens carry, and where their keys are. */
   issuer: string | null;
+  /** Other `iss` values the same issuer uses (Google's `accounts.google.com`). */
+  issuerAliases: readonly string[];
   jwksUrl: string | null;
   scopes: string[];
 }
@@ -113,6 +115,8 @@ export async function resolveProvider(providers: Record<string, ProviderSettings
     // OpenID providers may keep the profile claims out of the ID token (Core §5.4): ask userinfo too.
     userinfoUrl: settings.userinfoUrl ?? discovered?.userinfo_endpoint ?? preset.userinfoUrl ?? null,
     issuer: preset.kind === "oidc" ? (discovered?.issuer ?? preset.issuer ?? null) : null,
+    // The preset's other spellings of its issuer hold only for the preset's own issuer.
+    issuerAliases: discovered === null ? (preset.issuerAliases ?? []) : [],
     jwksUrl: preset.kind === "oidc" ? (discovered?.jwks_uri ?? preset.jwksUrl ?? null) : null,
     scopes: settings.scopes ?? preset.scopes,
   };
@@ -243,7 +247,7 @@ export async function validateIdToken(provider: ResolvedProvider, idToken: strin
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(idToken, keySetOf(provider.jwksUrl), {
-      issuer: provider.issuer,
+      issuer: [provider.issuer, ...provider.issuerAliases],
       audience: provider.settings.audiences,
       algorithms: ID_TOKEN_ALGORITHMS,
       requiredClaims: ["sub", "exp", "iat"],

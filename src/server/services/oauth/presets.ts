@@ -39,6 +39,8 @@ export interface ProviderPreset {
   kind: "oidc" | "oauth2";
   /** OpenID issuer: what its ID tokens' `iss` must be. */
   issuer?: string;
+  /** Other `iss` spellings of the same issuer that its ID tokens may carry. */
+  issuerAliases?: readonly string[];
   /** Where the issuer publishes its keys (known for the presets; discovery finds it otherwise). */
   jwksUrl?: string;
   authorizationUrl: string;
@@ -102,6 +104,8 @@ export const PROVIDER_PRESETS = {
   google: {
     kind: "oidc",
     issuer: "https://accounts.google.com",
+    // Google: "The value of iss in the ID token is equal to accounts.google.com or https://accounts.google.com."
+    issuerAliases: ["accounts.google.com"],
     jwksUrl: "https://www.googleapis.com/oauth2/v3/certs",
     authorizationUrl: "https://accounts.google.com/o/oauth2/v2/auth",
     tokenUrl: "https://oauth2.googleapis.com/token",
