@@ -429,7 +429,11 @@ describe("housekeeping", () => {
 describe("realms", () => {
   it("a realm signs in with its own app at the provider, into its own users", async () => {
     await env.DB.prepare("INSERT OR IGNORE INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
-      .bind(SOCIAL_REALM, Date.now(), JSON.stringify({ PROVIDER_OIDC_TEST_CLIENT_ID: OIDC_CLIENTS.realm.id, PROVIDER_OIDC_TEST_CLIENT_SECRET: OIDC_CLIENTS.realm.secret }))
+      .bind(
+        SOCIAL_REALM,
+        Date.now(),
+        JSON.stringify({ PROVIDER_OIDC_TEST_CLIENT_ID: OIDC_CLIENTS.realm.id, PROVIDER_OIDC_TEST_CLIENT_SECRET: OIDC_CLIENTS.realm.secret, PROVIDER_GITHUB_ENABLED: "false" }),
+      )
       .run();
     const login = uniqueLogin("realm");
     const start = providerStart("oidc-test", login, {}, `http://localhost/realms/${SOCIAL_REALM}`);
@@ -442,6 +446,8 @@ describe("realms", () => {
     expect(decodeJwt(inRealm.accessToken).iss).toBe(`http://localhost/realms/${SOCIAL_REALM}`);
     const inDefault = await signInWith("oidc-test", login);
     expect(inDefault.user.id).not.toBe(inRealm.user.id);
+    // The realm turned GitHub off; the deployment has it on.
+    expectRefused(await new Browser().navigate(providerStart("github", login, {}, `http://localhost/realms/${SOCIAL_REALM}`)), "disabled-endpoint");
     // A realm's state is not the default realm's: the callback of one does not finish in the other.
     const callback = await new Browser().untilCallback(start);
     expectRefused(await new Browser().navigate(callback.url.replace(`/realms/${SOCIAL_REALM}`, "")), "invalid-state");
