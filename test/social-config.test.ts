@@ -66,14 +66,11 @@ describe("provider settings", () => {
     expect(refusal({ PROVIDER_GITHUB_ENABLED: "true", PROVIDER_GITHUB_CLIENT_ID: "c", PROVIDER_GITHUB_TOKEN_URL: "not a url" })).toMatch(/PROVIDER_GITHUB_TOKEN_URL: must be an absolute URL/);
   });
 
-  it("wants https endpoints; plain http only to loopback in development", () => {
+  it("wants https endpoints; plain http only to a loopback host", () => {
     const github = { PROVIDER_GITHUB_ENABLED: "true", PROVIDER_GITHUB_CLIENT_ID: "c" };
-    expect(refusal({ ...github, PROVIDER_GITHUB_TOKEN_URL: "http://127.0.0.1:9000/token" })).toMatch(/PROVIDER_GITHUB_TOKEN_URL: must be an https URL/);
-    expect(refusal({ ...github, ENVIRONMENT: "development", PUBLIC_URL: "http://localhost", PROVIDER_GITHUB_TOKEN_URL: "http://github.example.com/token" })).toMatch(
-      /must be an https URL/,
-    );
-    const development = providersOf({ ...github, ENVIRONMENT: "development", PUBLIC_URL: "http://localhost", PROVIDER_GITHUB_TOKEN_URL: "http://127.0.0.1:9000/token" });
-    expect(development.github!.tokenUrl).toBe("http://127.0.0.1:9000/token");
+    expect(refusal({ ...github, PROVIDER_GITHUB_TOKEN_URL: "http://github.example.com/token" })).toMatch(/PROVIDER_GITHUB_TOKEN_URL: must be an https URL/);
+    expect(refusal({ ...github, PROVIDER_GITHUB_TOKEN_URL: "http://10.0.0.1/token" })).toMatch(/must be an https URL/);
+    expect(providersOf({ ...github, PROVIDER_GITHUB_TOKEN_URL: "http://127.0.0.1:9000/token" }).github!.tokenUrl).toBe("http://127.0.0.1:9000/token");
   });
 
   it("configures oidc-* providers by issuer", () => {

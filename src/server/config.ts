@@ -496,15 +496,16 @@ export function providerSettingPrefix(name: string): string {
 }
 
 /**
- * A provider's endpoint: https, or plain http to a loopback host in development
- * (a provider running on the same machine).
+ * A provider's endpoint: https, or plain http to a loopback host (a provider on
+ * the same machine, as in development and the tests), which nothing on the way
+ * can read or change.
  */
-function readProviderUrl(env: RawEnv, name: string, environment: "development" | "production"): string | null {
+function readProviderUrl(env: RawEnv, name: string): string | null {
   const url = readUrl(env, name);
   if (url === undefined) return null;
   const parsed = new URL(url);
-  if (parsed.protocol === "http:" && !(environment === "development" && isLoopbackHost(parsed.hostname))) {
-    throw new ConfigError(name, "must be an https URL (plain http only to a loopback host with ENVIRONMENT=development)");
+  if (parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname)) {
+    throw new ConfigError(name, "must be an https URL (plain http only to a loopback host)");
   }
   return url;
 }
@@ -517,7 +518,7 @@ function readProviderUrl(env: RawEnv, name: string, environment: "development" |
  * @example PROVIDER_GITHUB_ENABLED=true PROVIDER_GITHUB_CLIENT_ID=Iv1.abc PROVIDER_GITHUB_CLIENT_SECRET=...
  * @example OIDC_PROVIDERS=oidc-okta PROVIDER_OIDC_OKTA_ENABLED=true PROVIDER_OIDC_OKTA_ISSUER=https://example.okta.com
  */
-function readProviderSettings(env: RawEnv, environment: "development" | "production"): Record<string, ProviderSettings> {
+function readProviderSettings(env: RawEnv): Record<string, ProviderSettings> {
   const oidcNames = readList(env, "OIDC_PROVIDERS", []);
   for (const name of oidcNames) {
     if (!OIDC_PROVIDER_NAME.test(name)) throw new ConfigError("OIDC_PROVIDERS", `"${name}" must be "oidc-" and a lowercase slug (e.g. oidc-okta)`);
@@ -528,7 +529,7 @@ function readProviderSettings(env: RawEnv, environment: "development" | "product
     if (!readBoolean(env, `${prefix}ENABLED`, false)) continue;
     const clientId = readString(env, `${prefix}CLIENT_ID`);
     if (clientId === undefined) throw new ConfigError(`${prefix}CLIENT_ID`, `is required when ${prefix}ENABLED is true`);
-    const issuer = readProviderUrl(env, `${prefix}ISSUER`, environment);
+    const issuer = readProviderUrl(env, `${prefix}ISSUER`);
     if (name.startsWith("oidc-") && issuer === null) throw new ConfigError(`${prefix}ISSUER`, `is required for an OpenID provider (${name})`);
     const scopes = readString(env, `${prefix}SCOPES`);
     providers[name] = {
@@ -537,9 +538,9 @@ function readProviderSettings(env: RawEnv, environment: "development" | "product
       clientSecret: readString(env, `${prefix}CLIENT_SECRET`) ?? null,
       scopes: scopes === undefined ? null : scopes.split(/[\s,]+/).filter((scope) => scope.length > 0),
       issuer,
-      authorizationUrl: readProviderUrl(env, `${prefix}AUTHORIZATION_URL`, environment),
-      tokenUrl: readProviderUrl(env, `${prefix}TOKEN_URL`, environment),
-      userinfoUrl: readProviderUrl(env, `${prefix}USERINFO_URL`, environment),
+      authorizationUrl: readProviderUrl(env, `${prefix}AUTHORIZATION_URL`),
+      tokenUrl: readProviderUrl(env, `${prefix}TOKEN_URL`),
+      userinfoUrl: readProviderUrl(env, `${prefix}USERINFO_URL`),
       audiences: [clientId, ...readList(env, `${prefix}AUDIENCES`, [])],
     };
   }
@@ -657,7 +658,7 @@ export function parseConfig(env: RawEnv): Config {
     adminSecret: readSecret(env, "ADMIN_SECRET", 16) ?? null,
     adminImpersonationEnabled: readBoolean(env, "ADMIN_IMPERSONATION_ENABLED", false),
     passwordPepper: readSecret(env, "PASSWORD_PEPPER", 16) ?? null,
-    providers: readProviderSettings(env, environment),
+    providers: readProviderSettings(env),
   };
 }
 
