@@ -378,6 +378,14 @@ describe("one switch per sign-in method", () => {
     expect((await call(path, { body, settings: { [setting]: "false" } })).json).toEqual(NHOST_BODY.disabledEndpoint);
   });
 
+  it("SIGNUP_DISABLED refuses anonymous sign-in too, as Nhost does", async () => {
+    expect((await call("/signin/anonymous", { body: {}, settings: { SIGNUP_DISABLED: "true" } })).json).toEqual({
+      status: 403,
+      error: "signup-disabled",
+      message: "Sign up is disabled.",
+    });
+  });
+
   it("PERSONAL_ACCESS_TOKENS_ENABLED=false: no new PAT; listing stays open so a user can still revoke", async () => {
     const { session } = await signUp(uniqueEmail("pat-off"));
     const settings = { PERSONAL_ACCESS_TOKENS_ENABLED: "false" };

@@ -43,6 +43,8 @@ export const anonymousRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config } = context;
     const body = await readJsonBody(c.req.raw, anonymousBody, { optional: true });
+    // An anonymous user is a new account: SIGNUP_DISABLED refuses it first, as Nhost does.
+    if (config.signupDisabled) throw new AuthError("signup-disabled");
     if (!config.anonymousUsersEnabled) throw new AuthError("disabled-endpoint");
     const locale = localeOrDefault(body.locale, config);
     await limitSignUp(context);
