@@ -270,6 +270,10 @@ describe("access-control lists (ACCESS_CONTROL_*)", () => {
     expect(response.status, response.text).toBe(200);
   });
 
+  it("passkey sign-up outside the allowed domains is refused at the challenge", async () => {
+    expect((await call("/signup/webauthn", { body: { email: uniqueEmail("acl-passkey") }, settings: ALLOW_DOMAIN })).json).toEqual(NHOST_BODY.invalidEmailPassword);
+  });
+
   it("sign-in by an address outside ACCESS_CONTROL_ALLOWED_EMAILS: 401; its refresh token stops working", async () => {
     const { email, session } = await signUp(uniqueEmail("acl-signin"));
     const lists = { ACCESS_CONTROL_ALLOWED_EMAILS: "someone-else@example.com" };

@@ -47,7 +47,7 @@ import type { ExtraClaims } from "../tokens/access-token";
 import { elevatedClaims, requireElevationIfKeys } from "../tokens/elevation";
 import { checkMaySignIn, signInRefusal } from "../tokens/may-sign-in";
 import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-token";
-import { signUp } from "./accounts";
+import { checkSignUpAddress, signUp } from "./accounts";
 
 // Base64url as browsers' `toJSON()` emits it (unpadded; padding tolerated).
 const base64url = (max: number) => boundedString(1, max).check(z.regex(/^[A-Za-z0-9_-]+={0,2}$/));
@@ -375,6 +375,7 @@ export async function startPasskeySignUp(
   if (config.signupDisabled) throw new AuthError("signup-disabled");
   const resolved = resolveSignUpOptions(options, config);
   if (!resolved.ok) throw new AuthError(resolved.code);
+  checkSignUpAddress(config, email);
   if ((await findUserByEmail(db, realm.id, email)) !== null) throw new AuthError("user-already-exists");
   const userId = crypto.randomUUID();
   const creation = await registrationOptions(context, { id: userId, name: email, displayName: resolved.value.displayName ?? email }, []);
