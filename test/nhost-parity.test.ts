@@ -144,6 +144,19 @@ describe("one table of Nhost's message texts", () => {
   });
 });
 
+describe("a refusal sends the table's message as it is (what failed is logged, not appended)", () => {
+  it("deanonymize by email-password without a password: Nhost's whole body", async () => {
+    const anonymous = (await api("/signin/anonymous", { body: {} })).json.session;
+    const response = await api("/user/deanonymize", { token: anonymous.accessToken, body: { signInMethod: "email-password", email: uniqueEmail("no-password") } });
+    expect(response.json).toEqual(NHOST_BODY.invalidRequest);
+  });
+
+  it("a verification mail for an unknown address, without enumeration protection: Nhost's whole body", async () => {
+    const response = await call("/user/email/send-verification-email", { body: { email: uniqueEmail("nobody") }, settings: { ENUMERATION_PROTECTION: "false" } });
+    expect(response.json).toEqual(NHOST_BODY.invalidRequest);
+  });
+});
+
 describe("CONCEAL_ERRORS, as Nhost conceals", () => {
   const CONCEAL = { CONCEAL_ERRORS: "true" };
 

@@ -76,7 +76,7 @@ export const anonymousRoutes = new Hono<AppEnv>()
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
     if (body.signInMethod === "passwordless" && !config.emailPasswordlessEnabled) throw new AuthError("disabled-endpoint");
     if (body.signInMethod === "email-password") {
-      if (body.password === undefined) throw new AuthError("invalid-request", "password is required for email-password");
+      if (body.password === undefined) throw new AuthError("invalid-request", undefined, { reason: "password is required for email-password" });
       await checkNewPassword(body.password, context);
     }
     const options = resolveSignUpOptions(body.options, config);
