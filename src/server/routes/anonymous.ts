@@ -21,7 +21,7 @@ import { buildSession } from "../tokens/session";
 import { requireSessionUser } from "../tokens/verify";
 import { limitMail, limitSignUp } from "../limits/limits";
 import { recordAudit } from "../services/audit";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
 const anonymousBody = z.strictObject({
   displayName: z.optional(displayNameSchema),
@@ -66,12 +66,13 @@ export const anonymousRoutes = new Hono<AppEnv>()
     return c.json({ session: await buildSession(context, user, session) });
   })
 
-  .post("/user/deanonymize", async (c) => {
+  .post("/user/deanonymize", auditSignUpFailure("deanonymize"), async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
     // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, deanonymizeBody);
     const { user } = await requireSessionUser(context, c.req.raw);
+    noteSignInSubject(c, { userId: user.id });
     if (user.disabled) throw new AuthError("disabled-user");
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
     if (body.signInMethod === "passwordless" && !config.emailPasswordlessEnabled) throw new AuthError("disabled-endpoint");

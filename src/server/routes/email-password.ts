@@ -13,13 +13,13 @@ import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
 const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
 const signInBody = z.strictObject({ email: emailSchema, password: passwordSchema });
 
 export const emailPasswordRoutes = new Hono<AppEnv>()
-  .post("/signup/email-password", async (c) => {
+  .post("/signup/email-password", auditSignUpFailure("email-password"), async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, signUpBody);

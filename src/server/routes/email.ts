@@ -55,12 +55,19 @@ export const emailRoutes = new Hono<AppEnv>()
     await runMailFlow(context, "passwordReset", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
       // Answered only with ENUMERATION_PROTECTION=false; protected, it is silence.
-      if (user === null) throw new AuthError("invalid-request", undefined, { reason: "no account uses this email" });
-      if (user.disabled) throw new AuthError("disabled-user");
+      // Either way the operator sees it: a run of requests for unknown addresses is a probe.
+      const refuse = (error: AuthError): never => {
+        const entry = { userId: user?.id ?? null, actor: { type: "anonymous" as const, id: null }, detail: { error: error.code } };
+        recordAudit(context, { type: "password-reset-request", outcome: "failure", ...entry });
+        throw error;
+      };
+      if (user === null) return refuse(new AuthError("invalid-request", undefined, { reason: "no account uses this email" }));
+      if (user.disabled) return refuse(new AuthError("disabled-user"));
       const { ticket, statements } = await newLinkTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
         redirectTo,
       });
       await db.batch(statements);
+      recordAudit(context, { type: "password-reset-request", outcome: "success", userId: user.id, actor: { type: "anonymous", id: null } });
       return {
         kind: "passwordReset",
         to: body.email,

@@ -14,7 +14,7 @@ import { emailSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
 import { signUpOptionsSchema } from "../lib/sign-up-options";
 import { recordAudit } from "../services/audit";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 import {
   finishAddingPasskey,
   finishElevation,
@@ -47,13 +47,13 @@ const assertionBody = z.strictObject({ email: z.optional(emailSchema), credentia
 const addVerifyBody = z.strictObject({ credential: passkeyCreationSchema, nickname: z.optional(nicknameSchema) });
 
 export const webauthnRoutes = new Hono<AppEnv>()
-  .post("/signup/webauthn", async (c) => {
+  .post("/signup/webauthn", auditSignUpFailure("passkey"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, signUpBody);
     return c.json(await startPasskeySignUp(context, body.email, body.options));
   })
 
-  .post("/signup/webauthn/verify", async (c) => {
+  .post("/signup/webauthn/verify", auditSignUpFailure("passkey"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, signUpVerifyBody);
     return c.json((await finishPasskeySignUp(context, body.credential, body.options, body.nickname)) satisfies SessionPayload);
