@@ -62,6 +62,8 @@ export interface NewUser {
   emailVerified: boolean;
   isAnonymous: boolean;
   disabled?: boolean;
+  /** Empty for none (the Gravatar URL of a self sign-up, say). */
+  avatarUrl?: string;
   now: number;
 }
 

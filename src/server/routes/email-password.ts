@@ -7,7 +7,7 @@ import { findUserByEmail, rehashPasswordStatement } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
-import { signUp } from "../services/accounts";
+import { checkSignUpAddress, signUp } from "../services/accounts";
 import { passwordHasherFor } from "../services/passwords";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
@@ -29,7 +29,8 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     if (!options.ok) throw new AuthError(options.code);
     await limitSignUp(context);
 
-    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+    checkSignUpAddress(config, body.email);
+    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("user-already-exists");
     const createdAt = Date.now();
     const account = {
       email: body.email,
