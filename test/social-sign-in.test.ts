@@ -432,7 +432,7 @@ describe("realms", () => {
       .bind(
         SOCIAL_REALM,
         Date.now(),
-        JSON.stringify({ PROVIDER_OIDC_TEST_CLIENT_ID: OIDC_CLIENTS.realm.id, PROVIDER_OIDC_TEST_CLIENT_SECRET: OIDC_CLIENTS.realm.secret, PROVIDER_GITHUB_ENABLED: "false" }),
+        JSON.stringify({ PROVIDER_OIDC_TEST_CLIENT_ID: OIDC_CLIENTS.realm.id, PROVIDER_OIDC_TEST_CLIENT_SECRET: OIDC_CLIENTS.realm.secret, PROVIDER_GITHUB_ENABLED: "false", CONCEAL_ERRORS: "true" }),
       )
       .run();
     const login = uniqueLogin("realm");
@@ -446,6 +446,8 @@ describe("realms", () => {
     expect(decodeJwt(inRealm.accessToken).iss).toBe(`http://localhost/realms/${SOCIAL_REALM}`);
     const inDefault = await signInWith("oidc-test", login);
     expect(inDefault.user.id).not.toBe(inRealm.user.id);
+    // The realm conceals what tells about an account, in the redirect as in JSON.
+    expectRefused(await new Browser().navigate(providerStart("oidc-test", login, {}, `http://localhost/realms/${SOCIAL_REALM}`, "signup")), "invalid-request");
     // The realm turned GitHub off; the deployment has it on.
     expectRefused(await new Browser().navigate(providerStart("github", login, {}, `http://localhost/realms/${SOCIAL_REALM}`)), "disabled-endpoint");
     // A realm's state is not the default realm's: the callback of one does not finish in the other.

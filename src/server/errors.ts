@@ -69,7 +69,6 @@ const ERROR_TABLE = {
   // Ours: an impersonation token (`act` claim) may read and act as the user, not change its credentials.
   "impersonation-forbidden": [403, "An impersonation session may not change the account's credentials"],
   // Social sign-in (the spec's codes, `echange` as the spec spells it).
-  "user-already-exists": [409, "User already exists"],
   "oauth-token-echange-failed": [400, "Failed to exchange token"],
   "oauth-profile-fetch-failed": [400, "Failed to get user profile"],
   "oauth-provider-error": [400, "Provider returned an error"],

@@ -53,8 +53,6 @@ export interface NewUser {
   phoneNumber?: string | null;
   passwordHash: string | null;
   displayName: string;
-  /** A picture URL (a social provider's); empty when none. */
-  avatarUrl?: string;
   locale: string;
   defaultRole: string;
   roles: string[];
@@ -62,7 +60,7 @@ export interface NewUser {
   emailVerified: boolean;
   isAnonymous: boolean;
   disabled?: boolean;
-  /** Empty for none (the Gravatar URL of a self sign-up, say). */
+  /** Empty for none (the Gravatar URL of a self sign-up, a social provider's picture). */
   avatarUrl?: string;
   now: number;
 }

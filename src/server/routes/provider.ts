@@ -18,7 +18,7 @@ import * as z from "zod/mini";
 import type { AppEnv, RequestContext } from "../context";
 import { consumeOAuthState, insertOAuthState, saveProviderSessionStatement, takeProviderSession } from "../db/provider-identities";
 import { findUserById, runBatch, type Statement, type UserWithRoles } from "../db/users";
-import { AuthError, errorRedirect } from "../errors";
+import { AuthError, errorRedirect, shownError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { constantTimeEqualStrings, sha256Hex } from "../lib/crypto";
 import { isRedirectAllowed } from "../lib/redirect";
@@ -241,7 +241,7 @@ async function startRoundTrip(c: Context<AppEnv>, flow: "signin" | "signup"): Pr
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
     logRefusal(c, error);
-    return c.redirect(errorRedirect(target, error), 302);
+    return c.redirect(errorRedirect(target, shownError(error, context.config.concealErrors)), 302);
   }
 }
 
@@ -299,7 +299,7 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
     const error = new AuthError("invalid-state", undefined, { reason: "no live round trip for this state" });
     if (config.clientUrl === null) throw error;
     logRefusal(c, error);
-    return c.redirect(errorRedirect(config.clientUrl, error), 302);
+    return c.redirect(errorRedirect(config.clientUrl, shownError(error, config.concealErrors)), 302);
   }
   const roundTrip = JSON.parse(stored.payload) as RoundTrip;
   let signedInUser: string | null = null;
@@ -359,7 +359,7 @@ async function finishRoundTrip(c: Context<AppEnv>): Promise<Response> {
       actor: { type: "anonymous", id: null },
       detail: { method: "provider", provider: providerName, error: error.code },
     });
-    return c.redirect(errorRedirect(roundTrip.redirectTo, error), 302);
+    return c.redirect(errorRedirect(roundTrip.redirectTo, shownError(error, config.concealErrors)), 302);
   }
 }
 

@@ -86,7 +86,8 @@ export async function userForIdentity(
         emailVerified: profile.email !== null && profile.emailVerified,
         passwordHash: null,
         displayName: name,
-        avatarUrl: profile.picture ?? "",
+        // The provider's picture; without one, the Gravatar of a self sign-up (GRAVATAR_ENABLED).
+        ...(profile.picture === null ? {} : { avatarUrl: profile.picture }),
         locale: options.locale,
         defaultRole: options.defaultRole,
         roles: options.roles,
