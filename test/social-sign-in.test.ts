@@ -372,6 +372,9 @@ describe("ID tokens (POST /signin/idtoken, /signup/idtoken, /link/idtoken)", () 
     expect(linked.json).toBe("OK");
     const signedIn = await api("/signin/idtoken", { body: { provider: "google", idToken: await googleToken(sub) } });
     expect(signedIn.json.session.user.id).toBe(session.user.id);
+    await expect
+      .poll(async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE user_id = ? AND type = 'factor-change' AND detail LIKE '%linked%'").bind(session.user.id).first<{ n: number }>())!.n)
+      .toBe(1);
 
     const other = await signUp();
     const refused = await api("/link/idtoken", { token: other.session.accessToken, body: { provider: "google", idToken: await googleToken(sub) } });

@@ -16,6 +16,7 @@ import { boundedString } from "../lib/schema";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
 import { resolveProvider, validateIdToken } from "../services/oauth/engine";
 import { ID_TOKEN_PROVIDERS, type ProviderProfile } from "../services/oauth/presets";
+import { recordAudit } from "../services/audit";
 import { userForIdentity } from "../services/oauth/social-accounts";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
@@ -72,5 +73,6 @@ export const idTokenRoutes = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw, linkBody);
     const profile = await identityOf(context, body);
     await userForIdentity(context, body.provider, profile, { flow: "link", userId: user.id });
+    recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "provider", change: "linked", provider: body.provider } });
     return c.json("OK");
   });
