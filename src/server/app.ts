@@ -26,6 +26,7 @@ import { sessionRoutes } from "./routes/session";
 import { systemRoutes } from "./routes/system";
 import { userRoutes } from "./routes/user";
 import { webauthnRoutes } from "./routes/webauthn";
+import { endUserOpenApiRoutes } from "./routes/openapi";
 
 export const app = new Hono<AppEnv>();
 
@@ -109,7 +110,7 @@ app.use(async (c, next) => {
  * the root, and for realm `r` under `/realms/r`, where every route, the JWKS and
  * the dev outbox answer for that realm alone.
  */
-const endUserApi = new Hono<AppEnv>()
+export const endUserApi = new Hono<AppEnv>()
   .route("/", systemRoutes)
   .route("/", emailPasswordRoutes)
   .route("/", sessionRoutes)
@@ -121,6 +122,7 @@ const endUserApi = new Hono<AppEnv>()
   .route("/", mfaRoutes)
   .route("/", passwordlessSmsRoutes)
   .route("/", webauthnRoutes)
+  .route("/", endUserOpenApiRoutes)
   .route("/", devRoutes);
 
 app.route("/realms/:realm", endUserApi);
