@@ -112,12 +112,14 @@ function checkNow(settings: Record<string, string>): void {
  * A Hono sub-app serving edgeauth's whole API (end-user, realms, admin) under the
  * path it is mounted at, which must be the path of `PUBLIC_URL`: tokens' `iss`,
  * links in mails and redirects are built from it. `options` may be a function of
- * the Worker's bindings, to differ between environments; it is called, and its
- * result checked, once per isolate.
+ * the Worker's bindings (typed as yours with `createEdgeAuth<MyBindings>(...)`), to
+ * differ between environments; it is called, and its result checked, once per isolate.
  *
  * @throws ConfigError naming the option, when a fixed option is unknown, a secret, or refused by the parser.
  */
-export function createEdgeAuth(options: EdgeAuthOptions | ((env: EdgeAuthBindings) => EdgeAuthOptions) = {}): EdgeAuth {
+export function createEdgeAuth<Bindings extends EdgeAuthBindings = EdgeAuthBindings>(
+  options: EdgeAuthOptions | ((env: Bindings) => EdgeAuthOptions) = {},
+): EdgeAuth {
   const fixed = typeof options === "function" ? null : settingsOf(options);
   if (fixed !== null) checkNow(fixed);
 
@@ -127,7 +129,7 @@ export function createEdgeAuth(options: EdgeAuthOptions | ((env: EdgeAuthBinding
   const environmentOf = (env: Env) => {
     let entry = environments.get(env);
     if (entry === undefined) {
-      const settings = fixed ?? settingsOf((options as (env: EdgeAuthBindings) => EdgeAuthOptions)(env as unknown as EdgeAuthBindings));
+      const settings = fixed ?? settingsOf((options as (env: Bindings) => EdgeAuthOptions)(env as unknown as Bindings));
       // The application's own values under setting names are dropped: only options set settings.
       const bindings = Object.fromEntries(Object.entries(env).filter(([name]) => SECRETS.includes(name) || !SETTINGS.includes(name)));
       entry = { env: { ...bindings, ...settings } as unknown as Env, basePath: null };
