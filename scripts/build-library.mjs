@@ -32,8 +32,13 @@ export async function buildLibrary({ types = true } = {}) {
   });
   if (!types) return;
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  const result = spawnSync(process.execPath, [tsc, "-p", `${ROOT}tsconfig.library.json`], { stdio: "inherit" });
-  if (result.status !== 0) throw new Error("edgeauth library: the declarations failed to build");
+  // tsc reports on stdout; passed on to stderr so that a caller capturing both sees why.
+  const result = spawnSync(process.execPath, [tsc, "-p", `${ROOT}tsconfig.library.json`], { encoding: "utf8" });
+  if (result.status !== 0) {
+    process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    const why = result.error?.message ?? (result.signal !== null ? `killed by ${result.signal}` : `exit code ${result.status}`);
+    throw new Error(`edgeauth library: the declarations failed to build (${why})`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
