@@ -39,6 +39,10 @@ export default defineConfig(async () => {
                   ALLOWED_ROLES: "user,me,editor",
                   ALLOWED_LOCALES: "en,fr",
                   ANONYMOUS_USERS_ENABLED: "true",
+                  // Off by default, as Nhost's; the tests drive every method.
+                  EMAIL_PASSWORDLESS_ENABLED: "true",
+                  OTP_EMAIL_ENABLED: "true",
+                  SMS_PASSWORDLESS_ENABLED: "true",
                   WEBAUTHN_ENABLED: "true",
                   WEBAUTHN_RP_ID: "example.com",
                   WEBAUTHN_RP_ORIGINS: "https://app.example.com",

@@ -233,7 +233,7 @@ try {
     note: "",
   });
 
-  // Enumeration: with errors concealed (the default), the reset and passwordless
+  // Enumeration: with ENUMERATION_PROTECTION on (the default), the reset and passwordless
   // routes answer before looking the address up, so a known and an unknown address
   // should take the same time. Sequential requests, alternating known/unknown.
   const enumerationRows = [];

@@ -13,7 +13,8 @@ import { signingKeyOperations } from "../src/server/routes/admin/signing-keys";
 
 /** The routes of this module family (other admin modules test their own scopes). */
 const OPERATIONS = [...realmOperations, ...apiKeyOperations, ...signingKeyOperations];
-import { ADMIN_SECRET, api } from "./helpers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { ADMIN_SECRET, api, appFetch } from "./helpers";
 
 const REALM = `keys-${Date.now().toString(36)}`;
 const OTHER_REALM = `keys-other-${Date.now().toString(36)}`;
@@ -112,6 +113,22 @@ describe("refused keys", () => {
       expect(response.status, path).toBe(403);
       expect(response.json.error.code).toBe("admin-forbidden");
     }
+  });
+
+  it("without ADMIN_SECRET the admin API says it is disabled (403), yet a live key still works", async () => {
+    const created = await createKey(REALM, ["realm:write"]);
+    const { ADMIN_SECRET: _unset, ...withoutSecret } = env;
+    const call = async (headers: Record<string, string>) => {
+      const ctx = createExecutionContext();
+      const response = await appFetch(new Request(`http://localhost/admin/realms/${REALM}`, { headers }), withoutSecret as Env, ctx);
+      await waitOnExecutionContext(ctx);
+      return { status: response.status, json: (await response.json()) as any };
+    };
+    const disabled = await call({});
+    expect(disabled.status).toBe(403);
+    expect(disabled.json.error.code).toBe("admin-disabled");
+    expect((await call({ "x-admin-secret": ADMIN_SECRET })).json.error.code).toBe("admin-disabled");
+    expect((await call({ authorization: `Bearer ${created.key}` })).status).toBe(200);
   });
 
   it("a wrong or malformed bearer is refused", async () => {

@@ -9,7 +9,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import worker from "../src/server/index";
 import { REALM_CACHE_SECONDS } from "../src/server/realm";
-import { continueRealmDeletions } from "../src/server/services/realm-deletion";
+import { continueRealmDeletions, REALM_DELETION_CRON } from "../src/server/services/realm-deletion";
 
 /** When every isolate has stopped trusting its cached "the realm exists". */
 const AFTER_REALM_CACHE_MS = (REALM_CACHE_SECONDS + 1) * 1000;
@@ -178,7 +178,7 @@ describe("deleting realms", () => {
     // Marked as DELETE marks it, without the waitUntil run that would race this test's runs.
     await env.DB.prepare("UPDATE realms SET deleted_at = ? WHERE id = ?").bind(Date.now(), id).run();
     const db = drizzle(env.DB);
-    const partial = await continueRealmDeletions(env, db, { chunkRows: 1, maxChunksPerTable: 1 });
+    const partial = await continueRealmDeletions(env, db, { chunkRows: 1, maxStatements: 1 });
     expect(partial.pending).toContain(id);
     expect(await env.DB.prepare("SELECT deleted_at FROM realms WHERE id = ?").bind(id).first()).not.toBeNull();
     expect(await countRows("users", id)).toBe(3);
@@ -189,6 +189,33 @@ describe("deleting realms", () => {
     expect(await env.DB.prepare("SELECT id FROM realms WHERE id = ?").bind(id).first()).toBeNull();
   });
 
+  it("any number of deleted realms finish: each run spends its statement budget and the next goes on", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const id = await createRealm();
+      const response = await api(`/realms/${id}/signup/email-password`, { body: { email: uniqueEmail("many"), password: GOOD_PASSWORD } });
+      expect(response.status).toBe(200);
+      ids.push(id);
+    }
+    const longAgo = Date.now() - AFTER_REALM_CACHE_MS;
+    for (const id of ids) await env.DB.prepare("UPDATE realms SET deleted_at = ? WHERE id = ?").bind(longAgo, id).run();
+    const db = drizzle(env.DB);
+    const finished = new Set<string>();
+    let runs = 0;
+    let last;
+    do {
+      last = await continueRealmDeletions(env, db, { maxStatements: 15 });
+      for (const id of last.finished) finished.add(id);
+      runs += 1;
+    } while (last.budgetSpent && runs < 50);
+    expect(runs).toBeGreaterThan(1);
+    expect(last.budgetSpent).toBe(false);
+    for (const id of ids) {
+      expect(finished.has(id), id).toBe(true);
+      expect(await countRows("users", id)).toBe(0);
+    }
+  });
+
   it("a deletion run touches only realms marked deleted", async () => {
     const kept = await createRealm();
     expect((await api(`/realms/${kept}/signup/email-password`, { body: { email: uniqueEmail("kept"), password: GOOD_PASSWORD } })).status).toBe(200);
@@ -197,13 +224,16 @@ describe("deleting realms", () => {
     expect((await api(`/realms/${kept}/healthz`)).status).toBe(200);
   });
 
-  it("the daily Cron Trigger finishes a deletion left unfinished", async () => {
+  it.each([
+    ["the daily Cron Trigger", "17 3 * * *"],
+    ["the frequent deletion Cron Trigger", REALM_DELETION_CRON],
+  ])("%s finishes a deletion left unfinished", async (_name, cron) => {
     const id = await createRealm();
     expect((await api(`/realms/${id}/signup/email-password`, { body: { email: uniqueEmail("cron"), password: GOOD_PASSWORD } })).status).toBe(200);
     // Deleted a while ago; the delete's own run was cut short.
     await env.DB.prepare("UPDATE realms SET deleted_at = ? WHERE id = ?").bind(Date.now() - AFTER_REALM_CACHE_MS, id).run();
     const ctx = createExecutionContext();
-    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: "0 3 * * *" }), env, ctx);
+    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await countRows("users", id)).toBe(0);
     expect(await env.DB.prepare("SELECT id FROM realms WHERE id = ?").bind(id).first()).toBeNull();

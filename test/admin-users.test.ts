@@ -4,16 +4,15 @@
  * imported password hashes, disabling and deleting users, sessions, and
  * impersonation tokens carrying RFC 8693's `act` claim.
  *
- * Admin API keys are another module's; a fake key lookup (`useAdminKeyLookup`)
- * stands for them here, to exercise these routes' scope and realm checks.
+ * Scope and realm checks use real admin API keys, made through the admin API.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { useAdminKeyLookup, type AdminScope } from "../src/server/routes/admin/access";
+import type { AdminScope } from "../src/server/routes/admin/access";
 import { createPbkdf2Hasher } from "../src/server/services/password";
-import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, uniqueEmail } from "./helpers";
+import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, createAdminApiKey, uniqueEmail } from "./helpers";
 
 const REALM = "admin-users-test";
 const OTHER_REALM = "admin-users-other";
@@ -22,20 +21,22 @@ const BASE = `/admin/realms/${REALM}`;
 /** The bcryptjs/OpenBSD test vector also used by test/bcrypt-import.test.ts. */
 const BCRYPT_VECTOR = { password: "U*U", hash: "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW" };
 
-/** Fake admin API keys: `eak_test:<realm>:<scope>,<scope>`. */
-function adminKey(realm: string, scopes: AdminScope[]): string {
-  return `eak_test:${realm}:${scopes.join(",")}`;
+const adminKeys = new Map<string, Promise<{ key: string; id: string }>>();
+/** A real admin API key of `realm` with `scopes` (its secret and id), made once per file. */
+function adminApiKey(realm: string, scopes: AdminScope[]): Promise<{ key: string; id: string }> {
+  const name = `${realm}:${scopes.join(",")}`;
+  let key = adminKeys.get(name);
+  if (key === undefined) adminKeys.set(name, (key = createAdminApiKey(realm, scopes)));
+  return key;
+}
+async function adminKey(realm: string, scopes: AdminScope[]): Promise<string> {
+  return (await adminApiKey(realm, scopes)).key;
 }
 
 beforeAll(async () => {
   for (const realm of [REALM, OTHER_REALM, PAGED_REALM]) {
     await env.DB.prepare("INSERT OR IGNORE INTO realms (id, created_at) VALUES (?, ?)").bind(realm, Date.now()).run();
   }
-  useAdminKeyLookup(async (_context, presented) => {
-    const match = /^eak_test:([a-z0-9-]+):([a-z:,]*)$/.exec(presented);
-    if (match === null) return null;
-    return { type: "admin-key", keyId: `key-${match[1]}`, realm: match[1]!, scopes: match[2]!.split(",") as AdminScope[] };
-  });
 });
 
 interface CallOptions {
@@ -113,14 +114,14 @@ describe("admin credentials and scopes", () => {
   });
 
   it("a key needs the route's scope, on the route's realm: 403 admin-forbidden otherwise", async () => {
-    const reader = adminKey(REALM, ["users:read"]);
+    const reader = await adminKey(REALM, ["users:read"]);
     expect((await call(`${BASE}/users`, { key: reader })).status).toBe(200);
     const write = await call(`${BASE}/users`, { key: reader, body: { email: uniqueEmail("scoped") } });
     expect(write.status).toBe(403);
     expect(write.json.error.code).toBe("admin-forbidden");
     expect((await call(`${BASE}/users/x/sessions`, { key: reader, method: "DELETE" })).status).toBe(403);
-    expect((await call(`${BASE}/users/x/impersonate`, { key: adminKey(REALM, ["sessions:write"]), method: "POST" })).status).toBe(403);
-    const elsewhere = adminKey(OTHER_REALM, ["users:read", "users:write"]);
+    expect((await call(`${BASE}/users/x/impersonate`, { key: await adminKey(REALM, ["sessions:write"]), method: "POST" })).status).toBe(403);
+    const elsewhere = await adminKey(OTHER_REALM, ["users:read", "users:write"]);
     expect((await call(`${BASE}/users`, { key: elsewhere })).status).toBe(403);
     expect((await call(`/admin/realms/${OTHER_REALM}/users`, { key: elsewhere })).status).toBe(200);
   });
@@ -334,13 +335,13 @@ describe("GET, PATCH and DELETE /admin/realms/{realm}/users/{id}", () => {
 
   it("records every admin action in the audit log, naming the operator", async () => {
     const user = await createUser({ email: uniqueEmail("audited") });
-    await call(`${BASE}/users/${user.id}`, { method: "PATCH", body: { displayName: "Audited" }, key: adminKey(REALM, ["users:write"]) });
+    await call(`${BASE}/users/${user.id}`, { method: "PATCH", body: { displayName: "Audited" }, key: await adminKey(REALM, ["users:write"]) });
     const rows = await env.DB.prepare("SELECT actor_type, actor_id, detail FROM audit_events WHERE user_id = ? AND type = 'admin-action' ORDER BY created_at")
       .bind(user.id)
       .all<{ actor_type: string; actor_id: string | null; detail: string }>();
     expect(rows.results.map((row) => [row.actor_type, row.actor_id, JSON.parse(row.detail).action])).toEqual([
       ["admin-secret", null, "user.create"],
-      ["admin-key", `key-${REALM}`, "user.update"],
+      ["admin-key", (await adminApiKey(REALM, ["users:write"])).id, "user.update"],
     ]);
   });
 });
@@ -364,7 +365,7 @@ describe("a user's sessions", () => {
     expect(Date.parse(session.lastRefreshedAt)).toBeGreaterThanOrEqual(Date.parse(session.createdAt));
     expect(Date.parse(session.expiresAt)).toBeGreaterThan(Date.now());
 
-    const ended = await call(`${path}/${firstSid}`, { method: "DELETE", key: adminKey("default", ["sessions:write"]) });
+    const ended = await call(`${path}/${firstSid}`, { method: "DELETE", key: await adminKey("default", ["sessions:write"]) });
     expect(ended.status).toBe(200);
     expect((await call("/token", { key: null, body: { refreshToken: refreshed.json.refreshToken } })).status).toBe(401);
     expect((await call(path)).json.sessions.map((s: { id: string }) => s.id)).toEqual([decodeJwt(second.accessToken).sid]);
@@ -403,9 +404,9 @@ describe("POST /admin/realms/{realm}/users/{id}/impersonate", () => {
     const byKey = await call(`/admin/realms/default/users/${user.id}/impersonate`, {
       method: "POST",
       settings: enabled,
-      key: adminKey("default", ["users:write"]),
+      key: await adminKey("default", ["users:write"]),
     });
-    expect(decodeJwt(byKey.json.accessToken).act).toEqual({ sub: "admin-key:key-default" });
+    expect(decodeJwt(byKey.json.accessToken).act).toEqual({ sub: `admin-key:${(await adminApiKey("default", ["users:write"])).id}` });
 
     // It reads as the user, and is listed among its sessions until it expires...
     const me = await call("/user", { token: bySecret.json.accessToken, settings: enabled });

@@ -15,10 +15,9 @@ import { parseConfig } from "../src/server/config";
 import type { RequestContext } from "../src/server/context";
 import { drizzle } from "drizzle-orm/d1";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
-import { useAdminKeyLookup } from "../src/server/routes/admin/access";
 import { recordAudit } from "../src/server/services/audit";
-import { purgeExpiredRows } from "../src/server/services/purge";
-import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, uniqueEmail } from "./helpers";
+import { purgeExpiredRows } from "../src/server/db/purge";
+import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, createAdminApiKey, uniqueEmail } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -103,6 +102,49 @@ describe("what the end-user API records", () => {
     expect(events[0].clientIp).toMatch(/^10\./);
     expect(events[2]).toMatchObject({ actor: { type: "user", id: userId } });
     expect(Date.parse(events[0].createdAt)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it("refused sign-ups record their method and error code, never the address", async () => {
+    const realm = await newRealm();
+    const { email } = await signUpIn(realm);
+    const weak = uniqueEmail("weak");
+    expect((await call(`/realms/${realm}/signup/email-password`, { body: { email, password: GOOD_PASSWORD } })).status).toBe(409);
+    expect((await call(`/realms/${realm}/signup/email-password`, { body: { email: weak, password: "qwertyuiop" } })).status).toBe(400);
+    expect((await call(`/realms/${realm}/signup/webauthn`, { body: { email } })).status).toBe(409);
+    const anonymous = await call(`/realms/${realm}/signin/anonymous`, { body: {} });
+    const anonymousId = anonymous.json.session.user.id;
+    const taken = await call(`/realms/${realm}/user/deanonymize`, {
+      token: anonymous.json.session.accessToken,
+      body: { signInMethod: "email-password", email, password: GOOD_PASSWORD },
+    });
+    expect(taken.status).toBe(409);
+
+    const failures = (await auditOf(realm, { type: "signup" })).events.filter((event) => event.outcome === "failure");
+    expect(failures.map((event) => [event.userId, event.detail])).toEqual([
+      [anonymousId, { method: "deanonymize", error: "user-already-exists" }],
+      [null, { method: "passkey", error: "user-already-exists" }],
+      [null, { method: "email-password", error: "password-in-hibp-database" }],
+      [null, { method: "email-password", error: "user-already-exists" }],
+    ]);
+    expect(JSON.stringify(failures)).not.toContain(weak);
+  });
+
+  it("password-reset requests: sent for an account, refused for an unknown address (without it), with enumeration protection (the default) or not", async () => {
+    const realm = await newRealm();
+    const { email, session } = await signUpIn(realm);
+    const stranger = uniqueEmail("reset-stranger");
+    expect((await call(`/realms/${realm}/user/password/reset`, { body: { email } })).status).toBe(200);
+    const told = await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger }, bindings: { ENUMERATION_PROTECTION: "false" } });
+    expect(told.status).toBe(400);
+    expect((await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger } })).status).toBe(200);
+
+    const { events } = await auditOf(realm, { type: "password-reset-request" });
+    expect(events.map((event) => [event.outcome, event.userId, event.detail])).toEqual([
+      ["failure", null, { error: "invalid-request" }],
+      ["failure", null, { error: "invalid-request" }],
+      ["success", session.user.id, {}],
+    ]);
+    expect(JSON.stringify(events)).not.toContain(stranger);
   });
 
   it("each sign-in method records a failure with its method and error code", async () => {
@@ -370,20 +412,16 @@ describe("GET /admin/realms/{realm}/audit", () => {
     expect(anonymous.json.error.code).toBe("invalid-admin-secret");
     expect((await call(`/admin/realms/${realm}/audit`, { headers: { "x-admin-secret": "not-the-secret-at-all-0123" } })).status).toBe(401);
 
-    useAdminKeyLookup(async (_context, presented) => {
-      if (presented === "eak_users") return { type: "admin-key", keyId: "k1", realm, scopes: ["users:read"] };
-      if (presented === "eak_audit") return { type: "admin-key", keyId: "k2", realm, scopes: ["audit:read"] };
-      return null;
-    });
-    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-    const forbidden = await call(`/admin/realms/${realm}/audit`, { headers: bearer("eak_users") });
+    const keys = { users: (await createAdminApiKey(realm, ["users:read"])).key, audit: (await createAdminApiKey(realm, ["audit:read"])).key };
+    const bearer = (key: keyof typeof keys) => ({ authorization: `Bearer ${keys[key]}` });
+    const forbidden = await call(`/admin/realms/${realm}/audit`, { headers: bearer("users") });
     expect(forbidden.status).toBe(403);
     expect(forbidden.json.error.code).toBe("admin-forbidden");
-    expect((await call(`/admin/realms/${realm}/audit`, { headers: bearer("eak_audit") })).status).toBe(200);
+    expect((await call(`/admin/realms/${realm}/audit`, { headers: bearer("audit") })).status).toBe(200);
     // A key of one realm reads no other's log.
-    expect((await call(`/admin/realms/default/audit`, { headers: bearer("eak_audit") })).status).toBe(403);
-    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("eak_audit") })).status).toBe(403);
-    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("eak_users") })).status).toBe(200);
+    expect((await call(`/admin/realms/default/audit`, { headers: bearer("audit") })).status).toBe(403);
+    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("audit") })).status).toBe(403);
+    expect((await call(`/admin/realms/${realm}/stats`, { headers: bearer("users") })).status).toBe(200);
     expect((await call(`/admin/realms/no-such-realm-here/audit`, { headers: admin })).status).toBe(404);
   });
 });

@@ -82,3 +82,13 @@ export function appFetch(request: Request, bindings: Env, ctx: ExecutionContext)
   if (!fromClient.headers.has("cf-connecting-ip")) fromClient.headers.set("cf-connecting-ip", randomClientIp());
   return Promise.resolve(app.fetch(fromClient, bindings, ctx));
 }
+
+/** A real admin API key of `realm` holding `scopes`, made through the admin API with the admin secret. */
+export async function createAdminApiKey(realm: string, scopes: string[]): Promise<{ key: string; id: string }> {
+  const response = await api(`/admin/realms/${realm}/api-keys`, {
+    body: { name: `test ${scopes.join(" ")}`, scopes },
+    headers: { "x-admin-secret": ADMIN_SECRET },
+  });
+  if (response.status !== 201) throw new Error(`creating an admin API key failed: ${response.status} ${response.text}`);
+  return { key: response.json.key as string, id: response.json.id as string };
+}

@@ -10,7 +10,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/server/index";
 import { DEFAULT_REALM } from "../src/server/db/schema";
-import { DEV_OUTBOX_RETENTION_MS, PURGE_CHUNK_ROWS, purgeChunkStatement } from "../src/server/services/purge";
+import { DEV_OUTBOX_RETENTION_MS, PURGE_CHUNK_ROWS, purgeChunkStatement } from "../src/server/db/purge";
 import { api, signUp } from "./helpers";
 
 afterEach(() => vi.useRealTimers());
@@ -114,7 +114,7 @@ describe("the daily purge (Cron Trigger)", () => {
   it("is wired to a Cron Trigger in wrangler.toml", async () => {
     // The deployed schedule is what runs the purge: losing it would let D1 grow silently.
     const { default: toml } = await import("../wrangler.toml?raw");
-    expect(toml).toMatch(/^\[triggers\]\s*\ncrons = \["[^"]+"\]/m);
+    expect(toml).toMatch(/^\[triggers\]\s*\ncrons = \["17 3 \* \* \*", "\*\/10 \* \* \* \*"\]/m);
   });
 });
 

@@ -3,7 +3,7 @@ import { Hono, type Context, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
 import { createRequestContext, databaseOf, type AppEnv, type RequestContext } from "./context";
-import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
+import { AuthError, errorSurfaceOf, renderError, shownError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
 import { configForRealm, defaultRealm, resolveRealm } from "./realm";
@@ -158,7 +158,10 @@ export const answerError: ErrorHandler = (error, c) => {
   if (error instanceof AuthError) {
     if (error.reason !== null) console.warn(`${c.req.method} ${c.req.path}: ${error.code}: ${error.reason}`);
     if (error.retryAfterSeconds !== null) c.header("retry-after", String(error.retryAfterSeconds));
-    return withAnswerHeaders(c.json(renderError(error, errorSurfaceOf(pathInService(c))), error.status));
+    const surface = errorSurfaceOf(pathInService(c));
+    // CONCEAL_ERRORS is the end-user API's (Nhost's); the admin API always says what failed.
+    const shown = surface === "end-user" ? shownError(error, c.var.context?.config.concealErrors ?? false) : error;
+    return withAnswerHeaders(c.json(renderError(shown, surface), shown.status));
   }
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");

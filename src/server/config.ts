@@ -148,9 +148,31 @@ export interface RealmSettings {
   otpMaxAttempts: number;
   /**
    * Answer password-reset, magic-link, email-code and verification-mail requests
-   * with the same "OK" whether or not the address has an account.
+   * with the same "OK" whether or not the address has an account, and give
+   * `/signin/webauthn` options that do not tell (ENUMERATION_PROTECTION, default on).
+   */
+  enumerationProtection: boolean;
+  /**
+   * Nhost's CONCEAL_ERRORS: every code that tells something about an account
+   * (`CONCEALED_CODES` in errors.ts) is answered as 400 `invalid-request`. Off by
+   * default, as Nhost's: clients sign a user out on a 401 from `/token`.
+   * @example CONCEAL_ERRORS = "true"
    */
   concealErrors: boolean;
+  /** Which addresses may sign up and sign in (README, "Access control"). */
+  accessControl: AccessControlSettings;
+  /** New accounts are created disabled; an operator enables them (the admin API). */
+  disableNewUsers: boolean;
+  /** Magic links (`/signin/passwordless/email`); `disabled-endpoint` when off. */
+  emailPasswordlessEnabled: boolean;
+  /** Email codes (`/signin/otp/email` and its verify); `disabled-endpoint` when off. */
+  otpEmailEnabled: boolean;
+  /** SMS codes (`/signin/passwordless/sms` and its verify); `disabled-endpoint` when off. */
+  smsPasswordlessEnabled: boolean;
+  /** Creating personal access tokens and signing in with one; listing and revoking stay open. */
+  personalAccessTokensEnabled: boolean;
+  /** Fill `avatarUrl` from Gravatar at sign-up (GRAVATAR_ENABLED, GRAVATAR_DEFAULT, GRAVATAR_RATING). */
+  gravatar: GravatarSettings;
   /** SMS code lifetime. */
   smsOtpTtlSeconds: number;
   /** The issuer name authenticator apps show. */
@@ -393,6 +415,45 @@ function readRateLimitSettings(env: RawEnv): RateLimitSettings {
   };
 }
 
+/**
+ * Nhost's access-control lists, each comma-separated and compared lower-cased: a
+ * blocked address or domain is refused; when either allow list is set, only what
+ * it names is let in. Applied on every sign-up and sign-in.
+ *
+ * @example ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS = "example.com" ACCESS_CONTROL_BLOCKED_EMAILS = "intern@example.com"
+ */
+export interface AccessControlSettings {
+  allowedEmails: string[];
+  allowedEmailDomains: string[];
+  blockedEmails: string[];
+  blockedEmailDomains: string[];
+}
+
+function readAccessControlSettings(env: RawEnv): AccessControlSettings {
+  const lowered = (name: string) => readList(env, name, []).map((item) => item.toLowerCase());
+  return {
+    allowedEmails: lowered("ACCESS_CONTROL_ALLOWED_EMAILS"),
+    allowedEmailDomains: lowered("ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS"),
+    blockedEmails: lowered("ACCESS_CONTROL_BLOCKED_EMAILS"),
+    blockedEmailDomains: lowered("ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS"),
+  };
+}
+
+export const GRAVATAR_DEFAULTS = ["blank", "identicon", "monsterid", "wavatar", "retro", "robohash", "mp", "404"] as const;
+export const GRAVATAR_RATINGS = ["g", "pg", "r", "x"] as const;
+
+/**
+ * Nhost's Gravatar settings and defaults: on, a blank image for addresses Gravatar
+ * does not know, rated `g`.
+ *
+ * @example GRAVATAR_ENABLED = "false"
+ */
+export interface GravatarSettings {
+  enabled: boolean;
+  default: (typeof GRAVATAR_DEFAULTS)[number];
+  rating: (typeof GRAVATAR_RATINGS)[number];
+}
+
 export interface WebauthnSettings {
   enabled: boolean;
   /** The RP ID: a registrable domain suffix of every origin's host. */
@@ -555,7 +616,20 @@ export function parseConfig(env: RawEnv): Config {
     emailOtpTtlSeconds: readInteger(env, "EMAIL_OTP_TTL_SECONDS", EMAIL_OTP_TTL_SECONDS_DEFAULT, 60, 3600),
     emailOtpDigits: readInteger(env, "EMAIL_OTP_DIGITS", EMAIL_OTP_DIGITS_DEFAULT, 6, 10),
     otpMaxAttempts: readInteger(env, "OTP_MAX_ATTEMPTS", OTP_MAX_ATTEMPTS_DEFAULT, 1, 20),
-    concealErrors: readBoolean(env, "CONCEAL_ERRORS", true),
+    enumerationProtection: readBoolean(env, "ENUMERATION_PROTECTION", true),
+    concealErrors: readBoolean(env, "CONCEAL_ERRORS", false),
+    accessControl: readAccessControlSettings(env),
+    disableNewUsers: readBoolean(env, "DISABLE_NEW_USERS", false),
+    // Nhost's defaults: every passwordless method is off until turned on.
+    emailPasswordlessEnabled: readBoolean(env, "EMAIL_PASSWORDLESS_ENABLED", false),
+    otpEmailEnabled: readBoolean(env, "OTP_EMAIL_ENABLED", false),
+    smsPasswordlessEnabled: readBoolean(env, "SMS_PASSWORDLESS_ENABLED", false),
+    personalAccessTokensEnabled: readBoolean(env, "PERSONAL_ACCESS_TOKENS_ENABLED", true),
+    gravatar: {
+      enabled: readBoolean(env, "GRAVATAR_ENABLED", true),
+      default: readChoice(env, "GRAVATAR_DEFAULT", GRAVATAR_DEFAULTS, "blank"),
+      rating: readChoice(env, "GRAVATAR_RATING", GRAVATAR_RATINGS, "g"),
+    },
     mail: readMailSettings(env, environment),
     sms: readSmsSettings(env, environment),
     smsOtpTtlSeconds: readInteger(env, "SMS_OTP_TTL_SECONDS", 600, 60, 3600),
@@ -626,6 +700,19 @@ export const REALM_SETTING_NAMES = [
   "EMAIL_OTP_DIGITS",
   "OTP_MAX_ATTEMPTS",
   "CONCEAL_ERRORS",
+  "ENUMERATION_PROTECTION",
+  "ACCESS_CONTROL_ALLOWED_EMAILS",
+  "ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS",
+  "ACCESS_CONTROL_BLOCKED_EMAILS",
+  "ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS",
+  "DISABLE_NEW_USERS",
+  "EMAIL_PASSWORDLESS_ENABLED",
+  "OTP_EMAIL_ENABLED",
+  "SMS_PASSWORDLESS_ENABLED",
+  "PERSONAL_ACCESS_TOKENS_ENABLED",
+  "GRAVATAR_ENABLED",
+  "GRAVATAR_DEFAULT",
+  "GRAVATAR_RATING",
   "TOTP_ISSUER",
   "MFA_TICKET_TTL_SECONDS",
   "TOTP_MAX_ATTEMPTS_PER_TICKET",

@@ -2,8 +2,8 @@
 import { drizzle } from "drizzle-orm/d1";
 import { app } from "./app";
 import { configFor } from "./config";
-import { purgeExpiredRows } from "./services/purge";
-import { continueRealmDeletionsLogged } from "./services/realm-deletion";
+import { purgeExpiredRows } from "./db/purge";
+import { continueRealmDeletionsLogged, REALM_DELETION_CRON } from "./services/realm-deletion";
 
 export { KeyStore } from "./keys/key-store";
 export { OneTimeCodes } from "./otp/one-time-codes";
@@ -14,12 +14,14 @@ export default {
   fetch: app.fetch,
 
   /**
-   * The Cron Trigger in wrangler.toml: drops rows that can never be used again, in
-   * every D1 database bound (realms may keep their rows in their own, `DATABASE`),
-   * and resumes removing deleted realms (an interrupted removal finishes here).
+   * The Cron Triggers in wrangler.toml. Each resumes removing deleted realms (a
+   * large or interrupted removal finishes over several runs); the daily one also
+   * drops rows that can never be used again, in every D1 database bound (realms
+   * may keep their rows in their own, `DATABASE`).
    */
-  async scheduled(_controller, env, ctx) {
+  async scheduled(controller, env, ctx) {
     ctx.waitUntil(continueRealmDeletionsLogged(env, drizzle(env.DB)));
+    if (controller.cron === REALM_DELETION_CRON) return;
     const now = Date.now();
     for (const [binding, database] of d1Bindings(env)) {
       ctx.waitUntil(

@@ -1,5 +1,5 @@
 /** Queries of the realm aggregate. */
-import { and, asc, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import {
   adminApiKeys,
@@ -95,13 +95,25 @@ export async function markRealmDeleted(db: Database, id: string, now: number): P
   return result.meta.changes > 0;
 }
 
-/** Realms marked deleted whose rows are still being removed, oldest first, with their settings (where their rows are). */
-export async function deletedRealms(db: Database, limit: number): Promise<{ id: string; deletedAt: number; settings: Record<string, string> }[]> {
+/**
+ * Realms marked deleted whose rows are still being removed, oldest first, with
+ * their settings (where their rows are): the page after `after` (keyset on
+ * `(deleted_at, id)`, so a walk neither repeats nor skips one).
+ */
+export async function deletedRealmsAfter(
+  db: Database,
+  after: { deletedAt: number; id: string } | null,
+  limit: number,
+): Promise<{ id: string; deletedAt: number; settings: Record<string, string> }[]> {
   const rows = await db
     .select({ id: realms.id, deletedAt: realms.deletedAt, settings: realms.settings })
     .from(realms)
-    .where(isNotNull(realms.deletedAt))
-    .orderBy(asc(realms.deletedAt))
+    .where(
+      after === null
+        ? isNotNull(realms.deletedAt)
+        : or(gt(realms.deletedAt, after.deletedAt), and(eq(realms.deletedAt, after.deletedAt), gt(realms.id, after.id))),
+    )
+    .orderBy(asc(realms.deletedAt), asc(realms.id))
     .limit(limit);
   return rows.map((row) => ({ id: row.id, deletedAt: row.deletedAt!, settings: JSON.parse(row.settings) as Record<string, string> }));
 }

@@ -1,6 +1,8 @@
 /**
  * The audit entry of a sign-in route (README, "Audit"): every attempt ends in one
- * `signin` entry, a success with the user, or a failure with the error's code.
+ * `signin` entry, a success with the user, or a failure with the error's code;
+ * and of a sign-up route, whose failures are recorded here (its success is
+ * recorded by the account service, with the account it made).
  * A middleware rather than a call at every `throw`: a sign-in fails in many
  * places (a wrong code, a disabled user, a dead ticket), most of them deep in a
  * service, and each would need its own call.
@@ -12,6 +14,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
+import type { SignUpMethod } from "../services/accounts";
 import { AuthError } from "../errors";
 import { recordAudit } from "../services/audit";
 
@@ -47,5 +50,21 @@ export function auditSignIn(method: SignInMethod): MiddlewareHandler<AppEnv> {
       const detail = subject.secondFactorDue === true ? { method, secondFactor: "due" } : { method };
       recordAudit(context, { type: "signin", outcome: "success", userId, detail });
     }
+  };
+}
+
+/**
+ * Records a refused sign-up (`signup`, failure, the error's code). The address is
+ * not kept, as for sign-ins; the user is, when there is one (the anonymous user
+ * of `/user/deanonymize`).
+ */
+export function auditSignUpFailure(method: SignUpMethod | "deanonymize"): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.error === undefined) return;
+    const code = c.error instanceof AuthError ? c.error.code : "internal-server-error";
+    if (code === "too-many-requests") return;
+    const userId = c.var.signInSubject?.userId ?? null;
+    recordAudit(c.var.context, { type: "signup", outcome: "failure", userId, actor: { type: "anonymous", id: null }, detail: { method, error: code } });
   };
 }

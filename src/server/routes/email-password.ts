@@ -7,19 +7,19 @@ import { findUserByEmail, rehashPasswordStatement } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
-import { signUp } from "../services/accounts";
+import { checkSignUpAddress, signUp } from "../services/accounts";
 import { passwordHasherFor } from "../services/passwords";
 import { checkMaySignIn } from "../tokens/may-sign-in";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
 import { limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import type { SessionPayload, SignInEmailPasswordResponse } from "../../shared/api";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
 const signUpBody = z.strictObject({ email: emailSchema, password: passwordSchema, options: z.optional(signUpOptionsSchema) });
 const signInBody = z.strictObject({ email: emailSchema, password: passwordSchema });
 
 export const emailPasswordRoutes = new Hono<AppEnv>()
-  .post("/signup/email-password", async (c) => {
+  .post("/signup/email-password", auditSignUpFailure("email-password"), async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
     const body = await readJsonBody(c.req.raw, signUpBody);
@@ -29,7 +29,8 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     if (!options.ok) throw new AuthError(options.code);
     await limitSignUp(context);
 
-    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+    checkSignUpAddress(config, body.email);
+    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("user-already-exists");
     const createdAt = Date.now();
     const account = {
       email: body.email,

@@ -17,6 +17,7 @@ import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-option
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
 import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
+import { checkAddressMaySignIn } from "../tokens/may-sign-in";
 import { emailSchema } from "../lib/credentials";
 import { limitMail, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
@@ -41,6 +42,7 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
   .post("/signin/passwordless/email", async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, passwordlessBody);
+    if (!context.config.emailPasswordlessEnabled) throw new AuthError("disabled-endpoint");
     const options = checkOptions(context, body.options);
     const redirectTo = redirectTarget(context, options.redirectTo);
     await limitMail(context, body.email);
@@ -55,6 +57,7 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config } = context;
     const body = await readJsonBody(c.req.raw, passwordlessBody);
+    if (!config.otpEmailEnabled) throw new AuthError("disabled-endpoint");
     checkOptions(context, body.options);
     await limitMail(context, body.email);
     await runMailFlow(context, "signinOtp", async () => {
@@ -86,15 +89,18 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, otpVerifyBody);
+    if (!context.config.otpEmailEnabled) throw new AuthError("disabled-endpoint");
     const user = await findUserByEmail(db, realm.id, body.email);
     if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: body.email } : { userId: user.id });
     // Every guess is counted by the address's code store, whether or not the
     // address has an account, so the answer is the same for both.
     const verdict = await codesFor(context, body.email).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, body.email, body.otp), Date.now());
+    // The last wrong guess and every one after it: the code is spent, a new one is needed.
+    if (verdict === "exhausted") throw new AuthError("otp-too-many-attempts");
     if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
     const settled = attempt.succeeded();
-    if (user.disabled) throw new AuthError("disabled-user");
+    checkAddressMaySignIn(context.config, user);
 
     // The code reached the mailbox: the address is proven (the first proof clears
     // what was set up before it, see db/address-proof.ts) and verified.

@@ -19,6 +19,7 @@ import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-option
 import { findOrCreatePasswordlessUser } from "../services/accounts";
 import { smsSenderFor } from "../services/sms";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
+import { checkAddressMaySignIn } from "../tokens/may-sign-in";
 import { limitSms, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
 
@@ -35,6 +36,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config } = context;
     const body = await readJsonBody(c.req.raw, sendBody);
+    if (!config.smsPasswordlessEnabled) throw new AuthError("disabled-endpoint");
     const phoneNumber = normalizeE164(body.phoneNumber);
     if (phoneNumber === null) throw new AuthError("cannot-send-sms");
     const resolved = resolveSignUpOptions(body.options, config);
@@ -54,7 +56,7 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
         to: phoneNumber,
         body: `Your code is ${code}. It expires in ${Math.round(config.smsOtpTtlSeconds / 60)} minutes.`,
       });
-    await runConcealable(context, { conceal: config.concealErrors, label: "SMS code" }, work, deliver);
+    await runConcealable(context, { conceal: config.enumerationProtection, label: "SMS code" }, work, deliver);
     return c.json("OK");
   })
 
@@ -62,15 +64,18 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, verifyBody);
+    if (!context.config.smsPasswordlessEnabled) throw new AuthError("disabled-endpoint");
     const phoneNumber = normalizeE164(body.phoneNumber);
     if (phoneNumber === null) throw new AuthError("invalid-otp");
     const user = await findUserByPhone(db, realm.id, phoneNumber);
     if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: phoneNumber } : { userId: user.id });
     const verdict = await codesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
+    // The last wrong guess and every one after it: the code is spent, a new one is needed.
+    if (verdict === "exhausted") throw new AuthError("otp-too-many-attempts");
     if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
     const settled = attempt.succeeded();
-    if (user.disabled) throw new AuthError("disabled-user");
+    checkAddressMaySignIn(context.config, user);
     // The code reached the phone: the number is proven (the first proof clears what
     // was set up before it, see db/address-proof.ts) and verified.
     const now = Date.now();

@@ -14,7 +14,7 @@ import { emailSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
 import { signUpOptionsSchema } from "../lib/sign-up-options";
 import { recordAudit } from "../services/audit";
-import { auditSignIn, noteSignInSubject } from "./audit-sign-in";
+import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 import {
   finishAddingPasskey,
   finishElevation,
@@ -47,13 +47,13 @@ const assertionBody = z.strictObject({ email: z.optional(emailSchema), credentia
 const addVerifyBody = z.strictObject({ credential: passkeyCreationSchema, nickname: z.optional(nicknameSchema) });
 
 export const webauthnRoutes = new Hono<AppEnv>()
-  .post("/signup/webauthn", async (c) => {
+  .post("/signup/webauthn", auditSignUpFailure("passkey"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, signUpBody);
     return c.json(await startPasskeySignUp(context, body.email, body.options));
   })
 
-  .post("/signup/webauthn/verify", async (c) => {
+  .post("/signup/webauthn/verify", auditSignUpFailure("passkey"), async (c) => {
     const context = c.var.context;
     const body = await readJsonBody(c.req.raw, signUpVerifyBody);
     return c.json((await finishPasskeySignUp(context, body.credential, body.options, body.nickname)) satisfies SessionPayload);
@@ -82,8 +82,9 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/elevate/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, assertionBody);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const elevation = await finishElevation(context, user, claims, body.credential);
     return c.json({ session: await buildSession(context, user, elevation.issued, elevation.claims) } satisfies SessionPayload);
   })
@@ -97,8 +98,8 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/user/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, addVerifyBody);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const added = await finishAddingPasskey(context, user, claims, body.credential, body.nickname);
     recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "passkey", change: "added", passkeyId: added.id } });
     return c.json({ id: added.id, ...(added.nickname === null ? {} : { nickname: added.nickname }) });

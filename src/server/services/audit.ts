@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   "signout",
   "refresh-reuse",
   "password-change",
+  "password-reset-request",
   "factor-change",
   "admin-action",
   "rate-limit",

@@ -5,13 +5,15 @@
  *   pbkdf2-sha256$i=100000,p=0$<salt base64>$<derived key base64>
  *
  * `p=1` marks a hash whose input was first HMAC'd with the server's pepper.
- * Imported bcrypt hashes (`$2a$`, `$2b$`, `$2y$`) also verify, always flagged for
- * rehash (see ./bcrypt.ts).
+ * Imported bcrypt hashes (`$2a$`, `$2b$`, `$2y$`, see ./bcrypt.ts) and argon2id
+ * and scrypt PHC strings (./memory-hard-hashes.ts) also verify, always flagged for
+ * rehash.
  */
 import { PBKDF2_ITERATIONS } from "../config";
 import { constantTimeEqual, hmacSha256 } from "../lib/crypto";
 import { fromBase64, toBase64 } from "../lib/encoding";
 import { isBcryptHash, verifyBcrypt } from "./bcrypt";
+import { isMemoryHardHash, verifyMemoryHardHash } from "./memory-hard-hashes";
 
 const ALGORITHM = "pbkdf2-sha256";
 const SALT_BYTES = 16;
@@ -80,6 +82,10 @@ export function createPbkdf2Hasher(options: { pepper: string | null; iterations?
       if (isBcryptHash(stored)) {
         // Imported hashes were never peppered; a match is replaced by PBKDF2 at once.
         const ok = verifyBcrypt(password, stored);
+        return { ok, needsRehash: ok };
+      }
+      if (isMemoryHardHash(stored)) {
+        const ok = verifyMemoryHardHash(password, stored);
         return { ok, needsRehash: ok };
       }
       const parsed = parseHash(stored);

@@ -10,11 +10,11 @@ import { databaseOf, type AppEnv } from "../../context";
 import { AuthError } from "../../errors";
 import { constantTimeEqualStrings } from "../../lib/crypto";
 import { configForRealm, resolveRealm } from "../../realm";
+import { lookUpAdminApiKey, type AdminKeyHolder, type AdminScope } from "../../services/admin-api-keys";
 
-export const ADMIN_SCOPES = ["users:read", "users:write", "sessions:write", "keys:write", "realm:write", "audit:read"] as const;
-export type AdminScope = (typeof ADMIN_SCOPES)[number];
+export { ADMIN_SCOPES, type AdminScope } from "../../services/admin-api-keys";
 
-export type AdminActor = { type: "admin-secret" } | { type: "admin-key"; keyId: string; realm: string; scopes: AdminScope[] };
+export type AdminActor = { type: "admin-secret" } | AdminKeyHolder;
 
 /** The credential a request presents, if any: the `x-admin-secret` header, else a bearer token. */
 export function presentedAdminCredential(headers: { header(name: string): string | undefined }): string | null {
@@ -23,16 +23,6 @@ export function presentedAdminCredential(headers: { header(name: string): string
   const authorization = headers.header("authorization");
   const match = authorization === undefined ? null : /^Bearer\s+(\S+)$/i.exec(authorization);
   return match?.[1] ?? null;
-}
-
-/**
- * Admin API keys are looked up here (set by the module that stores them); until
- * one is registered, only ADMIN_SECRET authenticates.
- */
-export type AdminKeyLookup = (context: AppEnv["Variables"]["context"], presented: string) => Promise<AdminActor | null>;
-let adminKeyLookup: AdminKeyLookup | null = null;
-export function useAdminKeyLookup(lookup: AdminKeyLookup): void {
-  adminKeyLookup = lookup;
 }
 
 /** Authenticates the caller and records who it is (`c.var.admin`); `invalid-admin-secret` otherwise. */
@@ -46,13 +36,13 @@ export const authenticateAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.set("admin", { type: "admin-secret" });
     return next();
   }
-  const viaKey = presented === null || adminKeyLookup === null ? null : await adminKeyLookup(context, presented);
+  const viaKey = presented === null ? null : await lookUpAdminApiKey(context, presented);
   if (viaKey !== null) {
     c.set("admin", viaKey);
     return next();
   }
-  // With neither credential configured there is nothing to present: say so.
-  if (expected === null && adminKeyLookup === null) throw new AuthError("admin-disabled");
+  // Without ADMIN_SECRET no key can be made, so there is nothing to present: say so.
+  if (expected === null) throw new AuthError("admin-disabled");
   throw new AuthError("invalid-admin-secret");
 };
 

@@ -1,37 +1,22 @@
 /**
- * Admin API keys (README, "Admin API"): bound to one realm, limited to scopes,
- * shown once. The secret is `eak_` + 32 random bytes in base64url: the fixed
- * prefix lets leak scanners recognise one; only its SHA-256 is stored, so a key
- * is found by its hash and never compared as a secret (style habit 7). Keys live
- * in the deployment's database: a key is looked up before its realm is known.
+ * `/admin/realms/{realm}/api-keys`: create, list and revoke the realm's admin API
+ * keys (services/admin-api-keys.ts says what a key is and how one is checked).
  */
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../context";
-import {
-  findUsableAdminApiKey,
-  insertAdminApiKey,
-  listAdminApiKeys,
-  recordAdminApiKeyUse,
-  revokeAdminApiKey,
-  type AdminApiKeyRecord,
-} from "../../db/admin-api-keys";
+import { insertAdminApiKey, listAdminApiKeys, revokeAdminApiKey, type AdminApiKeyRecord } from "../../db/admin-api-keys";
 import { AuthError } from "../../errors";
 import { sha256Hex } from "../../lib/crypto";
-import { toBase64 } from "../../lib/encoding";
 import { readJsonBody } from "../../lib/body";
 import { boundedString } from "../../lib/schema";
-import { ADMIN_SCOPES, adminRealm, authenticateAdmin, requireScope, useAdminKeyLookup, type AdminScope } from "./access";
+import { ADMIN_API_KEY_PREFIX, ADMIN_SCOPES, newAdminApiKeySecret } from "../../services/admin-api-keys";
+import { adminRealm, authenticateAdmin, requireScope } from "./access";
 import { recordAdminAction } from "./admin-action";
 import type { AdminOperation } from "./operations";
 
-export const ADMIN_API_KEY_PREFIX = "eak_";
-const ADMIN_API_KEY_BYTES = 32;
 /** Characters of the secret after `eak_` kept in clear, to tell keys apart in a list. */
 const LISTED_PREFIX_LENGTH = 8;
-/** `lastUsedAt` is as precise as this: a key used in a loop writes at most once a minute. */
-const LAST_USED_RESOLUTION_MS = 60_000;
-const ADMIN_API_KEY_PATTERN = /^eak_[A-Za-z0-9_-]{43}$/;
 
 export const createApiKeyBody = z.object({
   name: boundedString(1, 100),
@@ -39,11 +24,6 @@ export const createApiKeyBody = z.object({
   /** When the key stops working (ISO 8601, UTC); never when absent. */
   expiresAt: z.optional(z.iso.datetime()),
 });
-
-function newSecret(): string {
-  const base64 = toBase64(crypto.getRandomValues(new Uint8Array(ADMIN_API_KEY_BYTES)));
-  return ADMIN_API_KEY_PREFIX + base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -59,22 +39,6 @@ function describeKey(key: AdminApiKeyRecord) {
   };
 }
 
-useAdminKeyLookup(async (context, presented) => {
-  if (!ADMIN_API_KEY_PATTERN.test(presented)) return null;
-  const now = Date.now();
-  const key = await findUsableAdminApiKey(context.deploymentDb, await sha256Hex(presented), now);
-  if (key === null) return null;
-  if (key.lastUsedAt === null || key.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
-    context.waitUntil(
-      recordAdminApiKeyUse(context.deploymentDb, key.id, now, LAST_USED_RESOLUTION_MS).catch((error: unknown) =>
-        console.error(`admin api key: recording a use failed: ${error instanceof Error ? error.message : "unknown error"}`),
-      ),
-    );
-  }
-  const scopes = key.scopes.filter((scope): scope is AdminScope => (ADMIN_SCOPES as readonly string[]).includes(scope));
-  return { type: "admin-key", keyId: key.id, realm: key.realm, scopes };
-});
-
 export const adminApiKeyRoutes = new Hono<AppEnv>()
   .post("/admin/realms/:realm/api-keys", authenticateAdmin, adminRealm, requireScope("realm:write"), async (c) => {
     const body = await readJsonBody(c.req.raw, createApiKeyBody);
@@ -88,7 +52,7 @@ export const adminApiKeyRoutes = new Hono<AppEnv>()
     const now = Date.now();
     const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
     if (expiresAt !== null && expiresAt <= now) throw new AuthError("invalid-request", "expiresAt: must be in the future");
-    const secret = newSecret();
+    const secret = newAdminApiKeySecret();
     const key: AdminApiKeyRecord = {
       id: crypto.randomUUID(),
       realm: c.var.context.realm.id,

@@ -18,6 +18,7 @@ import { displayNameSchema, signUpOptionsSchema } from "../../lib/sign-up-option
 import { createAccount } from "../../services/accounts";
 import { BCRYPT_MAX_COST, bcryptCost, isBcryptHash } from "../../services/bcrypt";
 import { hashIterations } from "../../services/password";
+import { isMemoryHardHash, parseMemoryHardHash } from "../../services/memory-hard-hashes";
 import { passwordHasherFor } from "../../services/passwords";
 import { adminRealm, authenticateAdmin, requireScope } from "./access";
 import { adminUserResponse, auditAdminAction, requireUser, type AdminOperation } from "./user-helpers";
@@ -47,7 +48,7 @@ export const createUserBody = z.strictObject({
   email: z.optional(emailSchema),
   phoneNumber: z.optional(phoneNumberSchema),
   password: z.optional(passwordSchema),
-  /** An imported hash: bcrypt (`$2a$`, `$2b$`, `$2y$`, cost 4..12) or edgeauth's `pbkdf2-sha256$...`. */
+  /** An imported hash: bcrypt (`$2a$`, `$2b$`, `$2y$`, cost 4..12), argon2id or scrypt PHC strings, or edgeauth's `pbkdf2-sha256$...`. */
   passwordHash: z.optional(boundedString(1, 512)),
   displayName: z.optional(displayNameSchema),
   locale: z.optional(localeSchema),
@@ -104,9 +105,9 @@ function phoneNumberOf(input: string): string {
 }
 
 /**
- * An imported password hash, as it will be stored, or `unsupported-password-hash`.
- * scrypt and argon2id are refused: no verifier for them is installed, and in
- * plain JavaScript their memory-hard parameters do not fit a Worker's CPU limit.
+ * An imported password hash, as it will be stored, or `unsupported-password-hash`
+ * naming what is wrong: its format, or parameters above what a Worker verifies
+ * within its memory and CPU (services/memory-hard-hashes.ts).
  */
 export function importedPasswordHash(stored: string, pepper: string | null): string {
   if (isBcryptHash(stored)) {
@@ -120,7 +121,12 @@ export function importedPasswordHash(stored: string, pepper: string | null): str
     if (stored.includes(",p=1$") && pepper === null) throw new AuthError("unsupported-password-hash", "peppered, but no PASSWORD_PEPPER is set");
     return stored;
   }
-  throw new AuthError("unsupported-password-hash", "bcrypt and pbkdf2-sha256 are accepted; scrypt and argon2 are not");
+  if (isMemoryHardHash(stored)) {
+    const parsed = parseMemoryHardHash(stored);
+    if (typeof parsed === "string") throw new AuthError("unsupported-password-hash", parsed);
+    return stored;
+  }
+  throw new AuthError("unsupported-password-hash", "accepted: bcrypt, pbkdf2-sha256, and argon2id and scrypt PHC strings");
 }
 
 /** Roles and default role: the default must be one of the roles. Operators may grant any role. */

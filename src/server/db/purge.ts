@@ -18,15 +18,14 @@
  * becomes one long write that holds the database; what one run leaves, the next
  * one takes.
  *
- * Its statements live here rather than in db/: they are this job's own, touch
- * several aggregates' tables at once and, unlike every db/ function, deliberately
- * span all realms (expiry is the same everywhere).
+ * Unlike every other db/ function these take no realm: they deliberately span all
+ * realms (expiry is the same everywhere), and touch several aggregates' tables.
  */
 import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { AUDIT_RETENTION_DAYS_DEFAULT } from "../config";
-import { auditEvents, devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "../db/schema";
-import type { Database } from "../db/users";
+import { auditEvents, devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "./schema";
+import type { Database } from "./users";
 
 export const PURGE_CHUNK_ROWS = 1000;
 /** At most this many chunks per table per run: 100,000 rows. */
