@@ -1,8 +1,8 @@
 /** The Hono app, built once at module scope (style habit 1). */
-import { Hono, type ErrorHandler } from "hono";
+import { Hono, type Context, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
-import { createRequestContext, databaseOf, type AppEnv } from "./context";
+import { createRequestContext, databaseOf, type AppEnv, type RequestContext } from "./context";
 import { AuthError, errorSurfaceOf, renderError, shownError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
@@ -28,6 +28,7 @@ import { userRoutes } from "./routes/user";
 import { webauthnRoutes } from "./routes/webauthn";
 import { providerRoutes } from "./routes/provider";
 import { idTokenRoutes } from "./routes/idtoken";
+import { endUserOpenApiRoutes } from "./routes/openapi";
 
 export const app = new Hono<AppEnv>();
 
@@ -111,7 +112,7 @@ app.use(async (c, next) => {
  * the root, and for realm `r` under `/realms/r`, where every route, the JWKS and
  * the dev outbox answer for that realm alone.
  */
-const endUserApi = new Hono<AppEnv>()
+export const endUserApi = new Hono<AppEnv>()
   .route("/", systemRoutes)
   .route("/", emailPasswordRoutes)
   .route("/", sessionRoutes)
@@ -125,6 +126,7 @@ const endUserApi = new Hono<AppEnv>()
   .route("/", webauthnRoutes)
   .route("/", providerRoutes)
   .route("/", idTokenRoutes)
+  .route("/", endUserOpenApiRoutes)
   .route("/", devRoutes);
 
 app.route("/realms/:realm", endUserApi);
@@ -138,7 +140,18 @@ app.route("/", adminRealmSigningKeyRoutes);
 app.route("/", adminUserRoutes);
 app.route("/admin/realms/:realm", adminAuditRoutes);
 
-app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
+app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(pathInService(c))), 404));
+
+/**
+ * The request's path as edgeauth's routes see it: mounted in an application's
+ * Worker (library.ts), without the mount path, which is PUBLIC_URL's path.
+ */
+function pathInService(c: Context<AppEnv>): string {
+  const context = c.var.context as RequestContext | undefined;
+  if (context === undefined) return c.req.path;
+  const basePath = new URL(context.config.publicUrl).pathname.replace(/\/+$/, "");
+  return basePath !== "" && c.req.path.startsWith(`${basePath}/`) ? c.req.path.slice(basePath.length) : c.req.path;
+}
 
 /**
  * The only place an error becomes a response (style habit 3), in the shape of the
@@ -149,14 +162,14 @@ export const answerError: ErrorHandler = (error, c) => {
   if (error instanceof AuthError) {
     if (error.reason !== null) console.warn(`${c.req.method} ${c.req.path}: ${error.code}: ${error.reason}`);
     if (error.retryAfterSeconds !== null) c.header("retry-after", String(error.retryAfterSeconds));
-    const surface = errorSurfaceOf(c.req.path);
+    const surface = errorSurfaceOf(pathInService(c));
     // CONCEAL_ERRORS is the end-user API's (Nhost's); the admin API always says what failed.
     const shown = surface === "end-user" ? shownError(error, c.var.context?.config.concealErrors ?? false) : error;
     return withAnswerHeaders(c.json(renderError(shown, surface), shown.status));
   }
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");
-  return withAnswerHeaders(c.json(renderError(internal, errorSurfaceOf(c.req.path)), 500));
+  return withAnswerHeaders(c.json(renderError(internal, errorSurfaceOf(pathInService(c))), 500));
 };
 
 app.onError(answerError);

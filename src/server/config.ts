@@ -858,3 +858,43 @@ export function validateRealmSettings(env: object, settings: Record<string, stri
     throw error;
   }
 }
+
+/**
+ * Secrets: set with `wrangler secret put` (`.dev.vars` locally), never in
+ * `[vars]` or code. Library mode reads them from the Worker's bindings only.
+ */
+export const SECRET_SETTING_NAMES = [
+  "REFRESH_TOKEN_SECRET",
+  "ADMIN_SECRET",
+  "PASSWORD_PEPPER",
+  "TOTP_ENCRYPTION_KEY",
+  "SMTP_PASSWORD",
+  "MAIL_API_KEY",
+  "SMS_AUTH_TOKEN",
+] as const;
+export type SecretSettingName = (typeof SECRET_SETTING_NAMES)[number];
+
+/** The settings of the whole deployment that are not secrets (no realm overrides them). */
+export const DEPLOYMENT_SETTING_NAMES = [
+  "ENVIRONMENT",
+  "PUBLIC_URL",
+  "SIGNING_KEY_LEASE_SECONDS",
+  "MAIL_TRANSPORT",
+  "MAIL_FROM",
+  "SMTP_HOST",
+  "SMTP_PORT",
+  "SMTP_SECURITY",
+  "SMTP_USERNAME",
+  "MAIL_API_URL",
+  "MAIL_API_FORMAT",
+  "SMS_TRANSPORT",
+  "SMS_FROM",
+  "SMS_API_URL",
+  "SMS_ACCOUNT_SID",
+  "RATE_LIMIT_SMS_PER_DEPLOYMENT",
+  "AUDIT_RETENTION_DAYS",
+] as const;
+
+/** Every setting `parseConfig` reads: a new setting joins one of the three lists. */
+export const SETTING_NAMES = [...DEPLOYMENT_SETTING_NAMES, ...REALM_SETTING_NAMES, ...SECRET_SETTING_NAMES] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];

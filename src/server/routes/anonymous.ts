@@ -118,3 +118,6 @@ export const anonymousRoutes = new Hono<AppEnv>()
     }
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { anonymousBody, deanonymizeBody };

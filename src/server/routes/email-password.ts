@@ -78,3 +78,6 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     await Promise.all([rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]), settled]);
     return c.json((await signInAnswer(context, user, outcome)) satisfies SignInEmailPasswordResponse);
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { signUpBody as signUpEmailPasswordBody, signInBody as signInEmailPasswordBody };

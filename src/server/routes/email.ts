@@ -195,3 +195,6 @@ export const emailRoutes = new Hono<AppEnv>()
       }
     }
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { emailWithRedirectBody, emailChangeBody };

@@ -32,8 +32,8 @@ const idTokenFields = {
   idToken: boundedString(1, ID_TOKEN_MAX_LENGTH),
   nonce: z.optional(boundedString(1, 512)),
 };
-const signInBody = z.strictObject({ ...idTokenFields, options: z.optional(signUpOptionsSchema) });
-const linkBody = z.strictObject(idTokenFields);
+export const signInIdTokenBody = z.strictObject({ ...idTokenFields, options: z.optional(signUpOptionsSchema) });
+export const linkIdTokenBody = z.strictObject(idTokenFields);
 
 /** The verified identity an ID token speaks for. */
 async function identityOf(context: RequestContext, body: { provider: string; idToken: string; nonce?: string | undefined }): Promise<ProviderProfile> {
@@ -47,7 +47,7 @@ async function identityOf(context: RequestContext, body: { provider: string; idT
 
 async function signInWithIdToken(c: Context<AppEnv>, flow: "signin" | "signup") {
   const context = c.var.context;
-  const body = await readJsonBody(c.req.raw, signInBody);
+  const body = await readJsonBody(c.req.raw, signInIdTokenBody);
   const resolved = resolveSignUpOptions(body.options, context.config);
   if (!resolved.ok) throw new AuthError(resolved.code);
   const profile = await identityOf(context, body);
@@ -70,7 +70,7 @@ export const idTokenRoutes = new Hono<AppEnv>()
     const { claims, user } = await requireSessionUser(context, c.req.raw);
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     await requireElevationIfKeys(context, claims);
-    const body = await readJsonBody(c.req.raw, linkBody);
+    const body = await readJsonBody(c.req.raw, linkIdTokenBody);
     const profile = await identityOf(context, body);
     await userForIdentity(context, body.provider, profile, { flow: "link", userId: user.id });
     recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "provider", change: "linked", provider: body.provider } });

@@ -53,3 +53,6 @@ export const mfaRoutes = new Hono<AppEnv>()
     noteSignInSubject(c, { userId: user.id });
     return c.json({ session: await buildSession(context, user, issued) });
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { changeMfaBody, signInTotpBody };

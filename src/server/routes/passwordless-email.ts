@@ -115,3 +115,6 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     await Promise.all([runBatch(db, [...proof, markEmailVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
     return c.json(await signInAnswer(context, proven, outcome));
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { passwordlessBody as passwordlessEmailBody, otpVerifyBody as emailOtpVerifyBody };

@@ -87,3 +87,6 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     await Promise.all([runBatch(db, [...proof, markPhoneNumberVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
     return c.json(await signInAnswer(context, proven, outcome));
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { sendBody as passwordlessSmsBody, verifyBody as smsOtpVerifyBody };

@@ -105,3 +105,6 @@ export const patRoutes = new Hono<AppEnv>()
     await settled;
     return c.json({ session: await buildSession(context, user, session.issued) });
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { createBody as createPatBody, signInBody as signInPatBody };

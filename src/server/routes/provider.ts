@@ -20,6 +20,7 @@ import { consumeOAuthState, insertOAuthState, saveProviderSessionStatement, take
 import { findUserById, runBatch, type Statement, type UserWithRoles } from "../db/users";
 import { AuthError, errorRedirect, shownError } from "../errors";
 import { readJsonBody } from "../lib/body";
+import { boundedString } from "../lib/schema";
 import { constantTimeEqualStrings, sha256Hex } from "../lib/crypto";
 import { isRedirectAllowed } from "../lib/redirect";
 import { allowedRedirectPrefixes, resolveSignUpOptions, signUpOptionsSchema, type ResolvedSignUpOptions, type SignUpOptions } from "../lib/sign-up-options";
@@ -35,6 +36,34 @@ import { recordAudit } from "../services/audit";
 import { requireElevationIfKeys } from "../tokens/elevation";
 import { findUserWithLiveSession } from "../db/refresh-tokens";
 import { base64url } from "jose";
+
+/**
+ * What `GET /signin/provider/{provider}` and `/signup/...` read from the query (by
+ * hand: every refusal after `redirectTo` goes back to it as a redirect), for the
+ * OpenAPI document.
+ */
+export const providerStartQuery = z.object({
+  redirectTo: z.optional(boundedString(0, 2048)),
+  connect: z.optional(z.string()),
+  state: z.optional(boundedString(0, 1024)),
+  codeChallenge: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/))),
+  upstreamParams: z.optional(z.string()),
+  connection: z.optional(z.string()),
+  organization: z.optional(z.string()),
+  allowedRoles: z.optional(z.string()),
+  defaultRole: z.optional(z.string()),
+  displayName: z.optional(z.string()),
+  locale: z.optional(z.string()),
+  metadata: z.optional(z.string()),
+});
+
+/** What the callback reads (the query of GET; the form of POST). */
+export const providerCallbackQuery = z.object({
+  state: boundedString(1, 512),
+  code: z.optional(z.string()),
+  error: z.optional(z.string()),
+  error_description: z.optional(z.string()),
+});
 
 /** ASVS 6.5.5-style bound on a round trip in flight. */
 export const OAUTH_STATE_TTL_SECONDS = 600;
@@ -386,7 +415,7 @@ async function signInRedirect(
   return { location: appRedirect(roundTrip.redirectTo, { refreshToken: outcome.issued.refreshToken, state: roundTrip.appState }), secondFactorDue: false };
 }
 
-const refreshProviderTokenBody = z.strictObject({ refreshToken: z.string().check(z.minLength(1), z.maxLength(4096)) });
+export const refreshProviderTokenBody = z.strictObject({ refreshToken: z.string().check(z.minLength(1), z.maxLength(4096)) });
 
 export const providerRoutes = new Hono<AppEnv>()
   .get("/signin/provider/:provider", (c) => startRoundTrip(c, "signin"))

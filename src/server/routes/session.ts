@@ -64,3 +64,6 @@ export const sessionRoutes = new Hono<AppEnv>()
     if ((await optionalAccessToken(context, c.req.raw)) === null) throw new AuthError("unauthenticated-user");
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { refreshBody, signOutBody, verifyBody as verifyTokenBody };

@@ -75,3 +75,6 @@ export const userRoutes = new Hono<AppEnv>()
     recordAudit(context, { type: "password-change", outcome: "success", userId: user.id, detail: { via: "signed-in" } });
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { changePasswordBody };

@@ -120,3 +120,6 @@ export const webauthnRoutes = new Hono<AppEnv>()
     recordAudit(context, { type: "factor-change", outcome: "success", userId: claims.sub, detail: { factor: "passkey", change: "removed", passkeyId: c.req.param("id") } });
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { signUpBody as signUpWebauthnBody, signUpVerifyBody as signUpWebauthnVerifyBody, signInBody as signInWebauthnBody, assertionBody as webauthnAssertionBody, addVerifyBody as addPasskeyVerifyBody };
