@@ -1,11 +1,46 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { GITHUB_CLIENT, GOOGLE_MOBILE_CLIENT_ID, OIDC_CLIENTS } from "./test/global-setup/social-fixtures";
 
 /** Secrets for the test Worker only; production ones come from `wrangler secret put`. */
 export const TEST_SECRETS = {
   REFRESH_TOKEN_SECRET: "test-refresh-token-secret-0123456789abcdef",
   ADMIN_SECRET: "test-admin-secret-0123456789",
 };
+
+/**
+ * The providers the tests enable: a generic OpenID provider, the google and apple
+ * presets pointed at the same loopback OpenID provider by issuer, and the github
+ * preset pointed at a GitHub-shaped server by its endpoint settings.
+ */
+function socialProviderBindings(oidcPort: number, githubPort: number): Record<string, string> {
+  const issuer = `http://127.0.0.1:${oidcPort}`;
+  const github = `http://127.0.0.1:${githubPort}`;
+  return {
+    OIDC_PROVIDERS: "oidc-test",
+    PROVIDER_OIDC_TEST_ENABLED: "true",
+    PROVIDER_OIDC_TEST_CLIENT_ID: OIDC_CLIENTS.generic.id,
+    PROVIDER_OIDC_TEST_CLIENT_SECRET: OIDC_CLIENTS.generic.secret,
+    PROVIDER_OIDC_TEST_ISSUER: issuer,
+    PROVIDER_GOOGLE_ENABLED: "true",
+    PROVIDER_GOOGLE_CLIENT_ID: OIDC_CLIENTS.google.id,
+    PROVIDER_GOOGLE_CLIENT_SECRET: OIDC_CLIENTS.google.secret,
+    PROVIDER_GOOGLE_ISSUER: issuer,
+    PROVIDER_GOOGLE_AUDIENCES: GOOGLE_MOBILE_CLIENT_ID,
+    PROVIDER_APPLE_ENABLED: "true",
+    PROVIDER_APPLE_CLIENT_ID: OIDC_CLIENTS.apple.id,
+    PROVIDER_APPLE_CLIENT_SECRET: OIDC_CLIENTS.apple.secret,
+    PROVIDER_APPLE_ISSUER: issuer,
+    // Apple's own scopes are "name email"; an OpenID provider issues ID tokens for "openid".
+    PROVIDER_APPLE_SCOPES: "openid email",
+    PROVIDER_GITHUB_ENABLED: "true",
+    PROVIDER_GITHUB_CLIENT_ID: GITHUB_CLIENT.id,
+    PROVIDER_GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret,
+    PROVIDER_GITHUB_AUTHORIZATION_URL: `${github}/login/oauth/authorize`,
+    PROVIDER_GITHUB_TOKEN_URL: `${github}/login/oauth/access_token`,
+    PROVIDER_GITHUB_USERINFO_URL: `${github}/user`,
+  };
+}
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -39,10 +74,16 @@ export default defineConfig(async () => {
                   ALLOWED_ROLES: "user,me,editor",
                   ALLOWED_LOCALES: "en,fr",
                   ANONYMOUS_USERS_ENABLED: "true",
+                  // Off by default, as Nhost's; the tests drive every method.
+                  EMAIL_PASSWORDLESS_ENABLED: "true",
+                  OTP_EMAIL_ENABLED: "true",
+                  SMS_PASSWORDLESS_ENABLED: "true",
                   WEBAUTHN_ENABLED: "true",
                   WEBAUTHN_RP_ID: "example.com",
                   WEBAUTHN_RP_ORIGINS: "https://app.example.com",
                   TEST_MIGRATIONS: migrations,
+                  // Social sign-in against the loopback providers of test/global-setup/oidc-provider.ts.
+                  ...socialProviderBindings(inject("oidcPort"), inject("githubPort")),
                 },
               },
             })),
@@ -55,7 +96,7 @@ export default defineConfig(async () => {
             include: ["test/**/*.test.ts"],
             exclude: ["test/node/**"],
             setupFiles: ["./test/apply-migrations.ts"],
-            globalSetup: ["./test/global-setup/smtp-server.ts"],
+            globalSetup: ["./test/global-setup/smtp-server.ts", "./test/global-setup/oidc-provider.ts"],
           },
         },
         {

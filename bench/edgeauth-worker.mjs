@@ -64,6 +64,10 @@ export function edgeauthWorkerOptions(scriptPath, databaseName, { limits = "on",
       // wrangler.toml ships production settings; the enumeration scenarios send
       // mail and texts, which development keeps in the local outbox.
       ENVIRONMENT: "development",
+      // Off by default (Nhost's defaults); the bench drives every passwordless route.
+      EMAIL_PASSWORDLESS_ENABLED: "true",
+      OTP_EMAIL_ENABLED: "true",
+      SMS_PASSWORDLESS_ENABLED: "true",
       PUBLIC_URL: "http://127.0.0.1",
       REFRESH_TOKEN_SECRET: "bench-refresh-token-secret-0123456789abcdef",
       ADMIN_SECRET: BENCH_ADMIN_SECRET,

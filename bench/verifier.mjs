@@ -1,5 +1,6 @@
 // The client verifier's verifications per second against jose's `jwtVerify` with
-// a local key: same tokens, same process, interleaved A/B/A/B. Prints JSON.
+// a local key: same tokens, same process, in interleaved pairs (the median ratio of
+// the pairs is the figure), then a flood of unknown kids. Prints JSON.
 // It measures the package as published: `@edgeauth/client` is the built
 // packages/client/dist (`npm run bench` builds it first; alone, run
 // `npm run build:client` before `node bench/verifier.mjs`).
@@ -8,7 +9,10 @@ import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify 
 
 const ISSUER = "https://auth.example.com";
 const TOKENS = 200;
-const ROUNDS = Number(process.env.BENCH_VERIFY_ROUNDS ?? 25);
+/** Pairs of passes over the tokens, one by each side. */
+const BLOCKS = Number(process.env.BENCH_VERIFY_PAIRS ?? 60);
+/** Tokens with unknown kids verified after the steady state. */
+const FLOOD = Number(process.env.BENCH_VERIFY_FLOOD ?? 1000);
 
 const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
 const publicJwk = await exportJWK(publicKey);
@@ -39,38 +43,78 @@ const verifier = createVerifier({
 
 async function timeVerifier() {
   const started = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const token of tokens) {
-      const result = await verifier.verify(token);
-      if (!result.ok) throw new Error(`verifier refused a good token: ${result.code}`);
-    }
+  for (const token of tokens) {
+    const result = await verifier.verify(token);
+    if (!result.ok) throw new Error(`verifier refused a good token: ${result.code}`);
   }
-  return (ROUNDS * TOKENS) / ((performance.now() - started) / 1000);
+  return performance.now() - started;
 }
 
 async function timeJose() {
   const started = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const token of tokens) await jwtVerify(token, publicKey, { issuer: ISSUER, algorithms: ["ES256"], typ: "JWT" });
-  }
-  return (ROUNDS * TOKENS) / ((performance.now() - started) / 1000);
+  for (const token of tokens) await jwtVerify(token, publicKey, { issuer: ISSUER, algorithms: ["ES256"], typ: "JWT" });
+  return performance.now() - started;
 }
 
-// Warm up both, then count fetches only in steady state.
-await timeVerifier();
-await timeJose();
-const fetchesAfterWarmUp = fetches;
-const verifierRuns = [];
-const joseRuns = [];
-for (let i = 0; i < 2; i++) {
-  verifierRuns.push(await timeVerifier());
-  joseRuns.push(await timeJose());
+// Warm up both (JIT, the verifier's one JWKS fetch), then count fetches only in steady state.
+for (let i = 0; i < 5; i++) {
+  await timeVerifier();
+  await timeJose();
 }
-const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+const fetchesAfterWarmUp = fetches;
+
+// Paired and interleaved: each block times one pass of the verifier and one of jose
+// over the same tokens, back to back, in alternating order (ABBA...), so that load
+// from other processes hits both sides of a pair alike. The ratio is taken per
+// pair; the median of the pairs is the figure.
+const ratios = [];
+let verifierMs = 0;
+let joseMs = 0;
+for (let block = 0; block < BLOCKS; block++) {
+  let v;
+  let j;
+  if (block % 2 === 0) {
+    v = await timeVerifier();
+    j = await timeJose();
+  } else {
+    j = await timeJose();
+    v = await timeVerifier();
+  }
+  verifierMs += v;
+  joseMs += j;
+  ratios.push(j / v);
+}
+const steadyStateFetches = fetches - fetchesAfterWarmUp;
+
+// A flood of tokens whose kids the JWKS does not have (a rotation look-alike, or an
+// attack): within the cooldown after the last fetch they must cost no fetch at all.
+const beforeFlood = fetches;
+let floodRefused = 0;
+for (let i = 0; i < FLOOD; i++) {
+  const forged = await new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: crypto.randomUUID() })
+    .setSubject("flood")
+    .setIssuer(ISSUER)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 900)
+    .sign(privateKey);
+  const result = await verifier.verify(forged);
+  if (!result.ok && result.code === "unknown-key") floodRefused++;
+}
+
+ratios.sort((a, b) => a - b);
+const quantile = (q) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))];
 process.stdout.write(
   JSON.stringify({
-    verifierPerSecond: mean(verifierRuns),
-    josePerSecond: mean(joseRuns),
-    steadyStateFetches: fetches - fetchesAfterWarmUp,
+    verifierPerSecond: (BLOCKS * TOKENS) / (verifierMs / 1000),
+    josePerSecond: (BLOCKS * TOKENS) / (joseMs / 1000),
+    pairs: BLOCKS,
+    ratioMedian: quantile(0.5),
+    ratioP25: quantile(0.25),
+    ratioP75: quantile(0.75),
+    steadyStateFetches,
+    floodTokens: FLOOD,
+    floodRefused,
+    floodFetches: fetches - beforeFlood,
   }),
 );

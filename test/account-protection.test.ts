@@ -86,13 +86,13 @@ describe("personal access tokens end when the user takes the account back", () =
     expect(await patWorks(pat)).toBe(false);
   });
 
-  it("a signed-in password change ends them (and keeps the caller's session)", async () => {
+  it("a signed-in password change ends them (and, as the latest spec says, every session, the caller's too)", async () => {
     const { session } = await signUp();
     const pat = await createPat(session.accessToken);
     const changed = await api("/user/password", { token: session.accessToken, body: { newPassword: "a brand new passphrase" } });
     expect(changed.status, changed.text).toBe(200);
     expect(await patWorks(pat)).toBe(false);
-    expect((await api("/token", { body: { refreshToken: session.refreshToken } })).status).toBe(200);
+    expect((await api("/token", { body: { refreshToken: session.refreshToken } })).status).toBe(401);
   });
 
   it("signing out everywhere ends them; signing out one session does not", async () => {

@@ -59,8 +59,10 @@ describe("POST /signin/anonymous", () => {
     expect(await response.json()).toMatchObject({ error: "disabled-endpoint" });
   });
 
-  it("refuses a locale that is not allowed and bad bodies", async () => {
-    expectError(await api("/signin/anonymous", { body: { locale: "de" } }), 400, "locale-not-allowed");
+  it("falls back to the default locale for one that is not allowed, as Nhost does, and refuses bad bodies", async () => {
+    const fallback = await api("/signin/anonymous", { body: { locale: "de" } });
+    expect(fallback.status, fallback.text).toBe(200);
+    expect(fallback.json.session.user.locale).toBe("en");
     expectError(await api("/signin/anonymous", { body: { email: "x@example.com" } }), 400, "invalid-request");
     expectError(await api("/signin/anonymous", { body: "{nope" }), 400, "invalid-request");
   });
@@ -120,7 +122,7 @@ describe("POST /user/deanonymize", () => {
     expect(refreshed.json.user).toMatchObject({ id: session.user.id, email, emailVerified: true, isAnonymous: false });
   });
 
-  it("errors: user-not-anonymous, email-already-in-use, password-too-short, missing password, no bearer", async () => {
+  it("errors: user-not-anonymous, user-already-exists, password-too-short, missing password, no bearer", async () => {
     const real = await signUp();
     expectError(
       await api("/user/deanonymize", { token: real.session.accessToken, body: { signInMethod: "email-password", email: uniqueEmail(), password: GOOD_PASSWORD } }),
@@ -131,7 +133,7 @@ describe("POST /user/deanonymize", () => {
     expectError(
       await api("/user/deanonymize", { token: session.accessToken, body: { signInMethod: "email-password", email: real.email, password: GOOD_PASSWORD } }),
       409,
-      "email-already-in-use",
+      "user-already-exists",
     );
     expectError(
       await api("/user/deanonymize", { token: session.accessToken, body: { signInMethod: "email-password", email: uniqueEmail(), password: "short" } }),

@@ -121,20 +121,20 @@ describe("what the end-user API records", () => {
 
     const failures = (await auditOf(realm, { type: "signup" })).events.filter((event) => event.outcome === "failure");
     expect(failures.map((event) => [event.userId, event.detail])).toEqual([
-      [anonymousId, { method: "deanonymize", error: "email-already-in-use" }],
-      [null, { method: "passkey", error: "email-already-in-use" }],
+      [anonymousId, { method: "deanonymize", error: "user-already-exists" }],
+      [null, { method: "passkey", error: "user-already-exists" }],
       [null, { method: "email-password", error: "password-in-hibp-database" }],
-      [null, { method: "email-password", error: "email-already-in-use" }],
+      [null, { method: "email-password", error: "user-already-exists" }],
     ]);
     expect(JSON.stringify(failures)).not.toContain(weak);
   });
 
-  it("password-reset requests: sent for an account, refused for an unknown address (without it), concealed (the default) or not", async () => {
+  it("password-reset requests: sent for an account, refused for an unknown address (without it), with enumeration protection (the default) or not", async () => {
     const realm = await newRealm();
     const { email, session } = await signUpIn(realm);
     const stranger = uniqueEmail("reset-stranger");
     expect((await call(`/realms/${realm}/user/password/reset`, { body: { email } })).status).toBe(200);
-    const told = await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger }, bindings: { CONCEAL_ERRORS: "false" } });
+    const told = await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger }, bindings: { ENUMERATION_PROTECTION: "false" } });
     expect(told.status).toBe(400);
     expect((await call(`/realms/${realm}/user/password/reset`, { body: { email: stranger } })).status).toBe(200);
 

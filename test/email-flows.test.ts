@@ -275,7 +275,7 @@ describe("POST /user/email/send-verification-email", () => {
     expect((await api("/user", { token: session.accessToken })).json.emailVerified).toBe(true);
   });
 
-  it("a verified user: email-already-verified with CONCEAL_ERRORS=false; concealed by default (OK, no mail)", async () => {
+  it("a verified user: email-already-verified with ENUMERATION_PROTECTION=false; concealed by default (OK, no mail)", async () => {
     const { email } = await signUp(uniqueEmail("already-verified"));
     expect((await call("/user/email/send-verification-email", { body: { email } })).status).toBe(200);
     await follow(linkOf(await waitForMail(email)));
@@ -283,7 +283,7 @@ describe("POST /user/email/send-verification-email", () => {
     const before = (await mailsTo(email)).length;
 
     expectError(
-      await call("/user/email/send-verification-email", { body: { email }, settings: { CONCEAL_ERRORS: "false" } }),
+      await call("/user/email/send-verification-email", { body: { email }, settings: { ENUMERATION_PROTECTION: "false" } }),
       400,
       "email-already-verified",
     );
@@ -294,16 +294,16 @@ describe("POST /user/email/send-verification-email", () => {
   });
 });
 
-describe("unknown addresses with CONCEAL_ERRORS=false", () => {
+describe("unknown addresses with ENUMERATION_PROTECTION=false", () => {
   it.each(["/user/email/send-verification-email", "/user/password/reset"])("%s answers invalid-request, as Nhost does", async (path) => {
     const email = uniqueEmail("unknown-open");
-    expectError(await call(path, { body: { email }, settings: { CONCEAL_ERRORS: "false" } }), 400, "invalid-request");
+    expectError(await call(path, { body: { email }, settings: { ENUMERATION_PROTECTION: "false" } }), 400, "invalid-request");
     expect(await mailsTo(email)).toHaveLength(0);
   });
 });
 
 describe("password reset", () => {
-  it("mails a link that signs the user in; the app then sets the password and other sessions end", async () => {
+  it("mails a link that signs the user in; the app then sets the password and every session ends, the link's too", async () => {
     const { email, session: first } = await signUp(uniqueEmail("reset-link"));
     const second = (await signIn(email)).json.session;
     const response = await api("/user/password/reset", { body: { email, options: { redirectTo: APP_REDIRECT } } });
@@ -321,10 +321,10 @@ describe("password reset", () => {
 
     const changed = await api("/user/password", { token: linkSession.accessToken, body: { newPassword: NEW_PASSWORD } });
     expect(changed.status, changed.text).toBe(200);
-    for (const old of [first.refreshToken, second.refreshToken]) {
+    // The latest spec: a password change revokes all of the user's sessions.
+    for (const old of [first.refreshToken, second.refreshToken, linkSession.refreshToken]) {
       expectError(await api("/token", { body: { refreshToken: old } }), 401, "invalid-refresh-token");
     }
-    expect((await api("/token", { body: { refreshToken: linkSession.refreshToken } })).status).toBe(200);
     expectError(await signIn(email, GOOD_PASSWORD), 401, "invalid-email-password");
     expect((await signIn(email, NEW_PASSWORD)).status).toBe(200);
   });
@@ -384,13 +384,13 @@ describe("POST /user/email/change", () => {
     expectError(await signIn(oldEmail), 401, "invalid-email-password");
   });
 
-  it("email-already-in-use when the new address is taken, at the request and at the link", async () => {
+  it("user-already-exists when the new address is taken, at the request and at the link", async () => {
     const { session } = await signUp(uniqueEmail("change-taken"));
     const { email: taken } = await signUp(uniqueEmail("change-owner"));
     expectError(
       await call("/user/email/change", { token: session.accessToken, body: { newEmail: taken } }),
       409,
-      "email-already-in-use",
+      "user-already-exists",
     );
     expect((await mailsTo(taken)).length).toBe(0);
 
@@ -399,7 +399,9 @@ describe("POST /user/email/change", () => {
     expect((await api("/user/email/change", { token: session.accessToken, body: { newEmail, options: { redirectTo: APP_REDIRECT } } })).status).toBe(200);
     const mail = await waitForMail(newEmail);
     await signUp(newEmail);
-    expectErrorRedirect(await follow(linkOf(mail)), APP_REDIRECT, "email-already-in-use");
+    const raced = await follow(linkOf(mail));
+    expectErrorRedirect(raced, APP_REDIRECT, "user-already-exists");
+    expect(raced.location!.searchParams.get("errorDescription")).toBe("User already exists");
     expect((await api("/user", { token: session.accessToken })).json.email).not.toBe(newEmail);
   });
 
@@ -447,7 +449,7 @@ describe("magic link: POST /signin/passwordless/email", () => {
     expect(await mailsTo(email)).toHaveLength(0);
 
     expectError(
-      await call("/signin/passwordless/email", { body: { email }, settings: { SIGNUP_DISABLED: "true", CONCEAL_ERRORS: "false" } }),
+      await call("/signin/passwordless/email", { body: { email }, settings: { SIGNUP_DISABLED: "true", ENUMERATION_PROTECTION: "false" } }),
       403,
       "signup-disabled",
     );
@@ -526,11 +528,14 @@ describe("email OTP: POST /signin/otp/email and /signin/otp/email/verify", () =>
 });
 
 describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) under concurrent guesses`, () => {
-  async function guessConcurrently(email: string, code: string, wrongGuesses: number) {
+  /** Wrong guesses answer `invalid-otp`, and the one that spends the last attempt `otp-too-many-attempts`; returns how many did. */
+  async function guessConcurrently(email: string, code: string, wrongGuesses: number): Promise<number> {
     const answers = await Promise.all(
       Array.from({ length: wrongGuesses }, (_, i) => api("/signin/otp/email/verify", { body: { email, otp: wrongCode(code, i + 1) } })),
     );
-    for (const answer of answers) expectError(answer, 400, "invalid-otp");
+    for (const answer of answers) expect(["invalid-otp", "otp-too-many-attempts"]).toContain(answer.json?.error);
+    for (const answer of answers) expect(answer.status).toBe(400);
+    return answers.filter((answer) => answer.json.error === "otp-too-many-attempts").length;
   }
 
   it("20 concurrent wrong guesses: the address's attempt limit lets exactly 10 be checked, the code dies, the right one is then refused", async () => {
@@ -543,7 +548,9 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     const checked = answers.filter((answer) => answer.status === 400);
     const limited = answers.filter((answer) => answer.status === 429);
     expect(checked).toHaveLength(RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT);
-    for (const answer of checked) expectError(answer, 400, "invalid-otp");
+    // The code takes OTP_MAX_ATTEMPTS guesses: the last of them and every later one are told to ask for a new code.
+    expect(checked.filter((answer) => answer.json.error === "invalid-otp")).toHaveLength(OTP_MAX_ATTEMPTS_DEFAULT - 1);
+    for (const answer of checked) if (answer.json.error !== "invalid-otp") expectError(answer, 400, "otp-too-many-attempts");
     for (const answer of limited) expectError(answer, 429, "too-many-requests");
     expect(limited).toHaveLength(20 - RATE_LIMIT_FAILURES_PER_ACCOUNT_DEFAULT);
     expectError(await api("/signin/otp/email/verify", { body: { email, otp: code } }), 429, "too-many-requests");
@@ -553,15 +560,16 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     const email = uniqueEmail("otp-cap-5");
     await requestOtp(email);
     const code = codeOf(await waitForMail(email));
-    await guessConcurrently(email, code, OTP_MAX_ATTEMPTS_DEFAULT);
-    expectError(await api("/signin/otp/email/verify", { body: { email, otp: code } }), 400, "invalid-otp");
+    expect(await guessConcurrently(email, code, OTP_MAX_ATTEMPTS_DEFAULT)).toBe(1);
+    const refused = await api("/signin/otp/email/verify", { body: { email, otp: code } });
+    expect(refused.json).toEqual({ status: 400, error: "otp-too-many-attempts", message: "Too many incorrect attempts, please request a new OTP" });
   });
 
   it(`${OTP_MAX_ATTEMPTS_DEFAULT - 1} concurrent wrong guesses leave the last attempt to the right code`, async () => {
     const email = uniqueEmail("otp-cap-4");
     await requestOtp(email);
     const code = codeOf(await waitForMail(email));
-    await guessConcurrently(email, code, OTP_MAX_ATTEMPTS_DEFAULT - 1);
+    expect(await guessConcurrently(email, code, OTP_MAX_ATTEMPTS_DEFAULT - 1)).toBe(0);
     const verified = await api("/signin/otp/email/verify", { body: { email, otp: code } });
     expect(verified.status, verified.text).toBe(200);
   });
@@ -575,7 +583,7 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     expect(answers.filter((answer) => answer.status === 200).length).toBeLessThanOrEqual(1);
     for (const answer of answers) {
       if (answer.status === 429) expectError(answer, 429, "too-many-requests");
-      else if (answer.status !== 200) expectError(answer, 400, "invalid-otp");
+      else if (answer.status !== 200) expect(["invalid-otp", "otp-too-many-attempts"]).toContain(answer.json.error);
     }
   });
 
@@ -587,7 +595,7 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     await requestOtp(email);
     const second = codeOf(await nextMail(email, [firstMail]));
     // The right code of the new mail: no guess is left for it.
-    expectError(await api("/signin/otp/email/verify", { body: { email, otp: second } }), 400, "invalid-otp");
+    expectError(await api("/signin/otp/email/verify", { body: { email, otp: second } }), 400, "otp-too-many-attempts");
   });
 
   it("the budget refills once the code that opened it has expired (frozen clock)", async () => {
@@ -602,8 +610,8 @@ describe(`email OTP attempt cap (OTP_MAX_ATTEMPTS=${OTP_MAX_ATTEMPTS_DEFAULT}) u
     vi.setSystemTime(t0 + 60_000);
     await requestOtp(email);
     const secondMail = await nextMail(email, [firstMail]);
-    await guessConcurrently(email, codeOf(secondMail), 1);
-    expectError(await api("/signin/otp/email/verify", { body: { email, otp: codeOf(secondMail) } }), 400, "invalid-otp");
+    expect(await guessConcurrently(email, codeOf(secondMail), 1)).toBe(1);
+    expectError(await api("/signin/otp/email/verify", { body: { email, otp: codeOf(secondMail) } }), 400, "otp-too-many-attempts");
     // After the first code's expiry, a new code has a full budget again.
     vi.setSystemTime(t0 + EMAIL_OTP_TTL_SECONDS_DEFAULT * 1000 + 1000);
     await requestOtp(email);

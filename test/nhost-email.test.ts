@@ -188,7 +188,7 @@ describe("email verification with @nhost/nhost-js", () => {
     await followLink(linkOf(await waitForMail(email)), "emailVerify");
     expect((await newClient().auth.sendVerificationEmail({ email })).body).toBe("OK");
     await expectAuthError(
-      newClient({ CONCEAL_ERRORS: "false" }).auth.sendVerificationEmail({ email }),
+      newClient({ ENUMERATION_PROTECTION: "false" }).auth.sendVerificationEmail({ email }),
       400,
       "email-already-verified",
     );

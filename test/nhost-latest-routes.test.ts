@@ -382,7 +382,7 @@ describe("explicit passwordless sign-up", () => {
   });
 
   it("DISABLE_AUTO_SIGNUP: sign-in routes no longer create accounts; sign-up routes still do", async () => {
-    const settings = { DISABLE_AUTO_SIGNUP: "true", CONCEAL_ERRORS: "false" };
+    const settings = { DISABLE_AUTO_SIGNUP: "true", ENUMERATION_PROTECTION: "false" };
     const nhost = newClient(settings);
     const email = uniqueEmail("no-auto");
     await expectAuthError(nhost.auth.signInPasswordlessEmail({ email }), 400, "invalid-request");
@@ -496,9 +496,10 @@ describe("elevation", () => {
     await request("/elevate/otp/email", { token, method: "POST" });
     const otp = codeIn(await waitForMessage(email, "email"));
     const wrong = otp === "000000" ? "111111" : "000000";
-    for (let guess = 0; guess < 5; guess++) expect((await request("/elevate/otp/email/verify", { token, body: { otp: wrong } })).json.error).toBe("invalid-otp");
-    // The right code, too late: the budget is spent.
-    expect((await request("/elevate/otp/email/verify", { token, body: { otp } })).json.error).toBe("invalid-otp");
+    for (let guess = 0; guess < 4; guess++) expect((await request("/elevate/otp/email/verify", { token, body: { otp: wrong } })).json.error).toBe("invalid-otp");
+    // The fifth wrong guess spends the code; the right one, too late, is refused the same way.
+    expect((await request("/elevate/otp/email/verify", { token, body: { otp: wrong } })).json.error).toBe("otp-too-many-attempts");
+    expect((await request("/elevate/otp/email/verify", { token, body: { otp } })).json.error).toBe("otp-too-many-attempts");
   });
 
   it("email code: an expired one is refused (frozen clock)", async () => {

@@ -349,7 +349,7 @@ describe("GET /user", () => {
 });
 
 describe("POST /user/password (signed in)", () => {
-  it("changes the password, keeps the caller's session and revokes the user's other sessions", async () => {
+  it("changes the password and revokes every session of the user, the caller's too (latest spec), nobody else's", async () => {
     const { session, email } = await signUp();
     const other = await signIn(email);
     const stranger = await signUp();
@@ -363,9 +363,8 @@ describe("POST /user/password (signed in)", () => {
     expectError(await signIn(email, GOOD_PASSWORD), 401, "invalid-email-password");
     expect((await signIn(email, NEW_PASSWORD)).status).toBe(200);
 
-    const kept = await refresh(callerNow.json.refreshToken);
-    expect(kept.status, kept.text).toBe(200);
-    expect((await refresh(kept.json.refreshToken)).status).toBe(200);
+    expectError(await refresh(callerNow.json.refreshToken), 401, "invalid-refresh-token");
+    expect(await liveTokenCount("family_id", sidOf(callerNow.json.accessToken))).toBe(0);
     expectError(await refresh(other.json.session.refreshToken), 401, "invalid-refresh-token");
     expect(await liveTokenCount("family_id", sidOf(other.json.session.accessToken))).toBe(0);
     expect((await refresh(stranger.session.refreshToken)).status).toBe(200);

@@ -1,9 +1,9 @@
 /** The Hono app, built once at module scope (style habit 1). */
-import { Hono, type ErrorHandler } from "hono";
+import { Hono, type Context, type ErrorHandler } from "hono";
 import { cors } from "hono/cors";
 import { configFor } from "./config";
-import { createRequestContext, databaseOf, type AppEnv } from "./context";
-import { AuthError, errorSurfaceOf, renderError, tooManyRequests } from "./errors";
+import { createRequestContext, databaseOf, type AppEnv, type RequestContext } from "./context";
+import { AuthError, errorSurfaceOf, renderError, shownError, tooManyRequests } from "./errors";
 import { withAnswerHeaders } from "./lib/answer-headers";
 import { clientIpOf } from "./limits/limits";
 import { configForRealm, defaultRealm, resolveRealm } from "./realm";
@@ -28,6 +28,9 @@ import { userRoutes } from "./routes/user";
 import { webauthnRoutes } from "./routes/webauthn";
 import { elevationRoutes } from "./routes/elevation";
 import { phoneNumberRoutes } from "./routes/phone-number";
+import { providerRoutes } from "./routes/provider";
+import { idTokenRoutes } from "./routes/idtoken";
+import { endUserOpenApiRoutes } from "./routes/openapi";
 
 export const app = new Hono<AppEnv>();
 
@@ -111,7 +114,7 @@ app.use(async (c, next) => {
  * the root, and for realm `r` under `/realms/r`, where every route, the JWKS and
  * the dev outbox answer for that realm alone.
  */
-const endUserApi = new Hono<AppEnv>()
+export const endUserApi = new Hono<AppEnv>()
   .route("/", systemRoutes)
   .route("/", emailPasswordRoutes)
   .route("/", sessionRoutes)
@@ -125,6 +128,9 @@ const endUserApi = new Hono<AppEnv>()
   .route("/", webauthnRoutes)
   .route("/", elevationRoutes)
   .route("/", phoneNumberRoutes)
+  .route("/", providerRoutes)
+  .route("/", idTokenRoutes)
+  .route("/", endUserOpenApiRoutes)
   .route("/", devRoutes);
 
 app.route("/realms/:realm", endUserApi);
@@ -138,7 +144,18 @@ app.route("/", adminRealmSigningKeyRoutes);
 app.route("/", adminUserRoutes);
 app.route("/admin/realms/:realm", adminAuditRoutes);
 
-app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(c.req.path)), 404));
+app.notFound((c) => c.json(renderError(new AuthError("not-found"), errorSurfaceOf(pathInService(c))), 404));
+
+/**
+ * The request's path as edgeauth's routes see it: mounted in an application's
+ * Worker (library.ts), without the mount path, which is PUBLIC_URL's path.
+ */
+function pathInService(c: Context<AppEnv>): string {
+  const context = c.var.context as RequestContext | undefined;
+  if (context === undefined) return c.req.path;
+  const basePath = new URL(context.config.publicUrl).pathname.replace(/\/+$/, "");
+  return basePath !== "" && c.req.path.startsWith(`${basePath}/`) ? c.req.path.slice(basePath.length) : c.req.path;
+}
 
 /**
  * The only place an error becomes a response (style habit 3), in the shape of the
@@ -149,11 +166,14 @@ export const answerError: ErrorHandler = (error, c) => {
   if (error instanceof AuthError) {
     if (error.reason !== null) console.warn(`${c.req.method} ${c.req.path}: ${error.code}: ${error.reason}`);
     if (error.retryAfterSeconds !== null) c.header("retry-after", String(error.retryAfterSeconds));
-    return withAnswerHeaders(c.json(renderError(error, errorSurfaceOf(c.req.path)), error.status));
+    const surface = errorSurfaceOf(pathInService(c));
+    // CONCEAL_ERRORS is the end-user API's (Nhost's); the admin API always says what failed.
+    const shown = surface === "end-user" ? shownError(error, c.var.context?.config.concealErrors ?? false) : error;
+    return withAnswerHeaders(c.json(renderError(shown, surface), shown.status));
   }
   console.error("unhandled error:", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
   const internal = new AuthError("internal-server-error");
-  return withAnswerHeaders(c.json(renderError(internal, errorSurfaceOf(c.req.path)), 500));
+  return withAnswerHeaders(c.json(renderError(internal, errorSurfaceOf(pathInService(c))), 500));
 };
 
 app.onError(answerError);

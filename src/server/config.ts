@@ -4,6 +4,7 @@
  * `wrangler secret put` (or `.dev.vars` locally). A bad value fails fast with an
  * error that names the setting.
  */
+import { OIDC_PROVIDER_NAME, PRESET_NAMES } from "./services/oauth/presets";
 
 export const ACCESS_TOKEN_TTL_SECONDS_DEFAULT = 900;
 export const REFRESH_TOKEN_TTL_SECONDS_DEFAULT = 30 * 24 * 3600;
@@ -155,9 +156,31 @@ export interface RealmSettings {
   otpMaxAttempts: number;
   /**
    * Answer password-reset, magic-link, email-code and verification-mail requests
-   * with the same "OK" whether or not the address has an account.
+   * with the same "OK" whether or not the address has an account, and give
+   * `/signin/webauthn` options that do not tell (ENUMERATION_PROTECTION, default on).
+   */
+  enumerationProtection: boolean;
+  /**
+   * Nhost's CONCEAL_ERRORS: every code that tells something about an account
+   * (`CONCEALED_CODES` in errors.ts) is answered as 400 `invalid-request`. Off by
+   * default, as Nhost's: clients sign a user out on a 401 from `/token`.
+   * @example CONCEAL_ERRORS = "true"
    */
   concealErrors: boolean;
+  /** Which addresses may sign up and sign in (README, "Access control"). */
+  accessControl: AccessControlSettings;
+  /** New accounts are created disabled; an operator enables them (the admin API). */
+  disableNewUsers: boolean;
+  /** Magic links (`/signin/passwordless/email`); `disabled-endpoint` when off. */
+  emailPasswordlessEnabled: boolean;
+  /** Email codes (`/signin/otp/email` and its verify); `disabled-endpoint` when off. */
+  otpEmailEnabled: boolean;
+  /** SMS codes (`/signin/passwordless/sms` and its verify); `disabled-endpoint` when off. */
+  smsPasswordlessEnabled: boolean;
+  /** Creating personal access tokens and signing in with one; listing and revoking stay open. */
+  personalAccessTokensEnabled: boolean;
+  /** Fill `avatarUrl` from Gravatar at sign-up (GRAVATAR_ENABLED, GRAVATAR_DEFAULT, GRAVATAR_RATING). */
+  gravatar: GravatarSettings;
   /** SMS code lifetime. */
   smsOtpTtlSeconds: number;
   /** The issuer name authenticator apps show. */
@@ -190,6 +213,11 @@ export interface RealmSettings {
    * @example ADMIN_IMPERSONATION_ENABLED = "true"
    */
   adminImpersonationEnabled: boolean;
+  /**
+   * Social sign-in (README, "Social sign-in"): the enabled providers by name
+   * (`google`, `github`, `oidc-okta`, ...), each from its `PROVIDER_<NAME>_*` settings.
+   */
+  providers: Record<string, ProviderSettings>;
 }
 
 /** What a request runs with: the deployment's settings and its realm's (design §7). */
@@ -407,6 +435,45 @@ function readRateLimitSettings(env: RawEnv): RateLimitSettings {
   };
 }
 
+/**
+ * Nhost's access-control lists, each comma-separated and compared lower-cased: a
+ * blocked address or domain is refused; when either allow list is set, only what
+ * it names is let in. Applied on every sign-up and sign-in.
+ *
+ * @example ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS = "example.com" ACCESS_CONTROL_BLOCKED_EMAILS = "intern@example.com"
+ */
+export interface AccessControlSettings {
+  allowedEmails: string[];
+  allowedEmailDomains: string[];
+  blockedEmails: string[];
+  blockedEmailDomains: string[];
+}
+
+function readAccessControlSettings(env: RawEnv): AccessControlSettings {
+  const lowered = (name: string) => readList(env, name, []).map((item) => item.toLowerCase());
+  return {
+    allowedEmails: lowered("ACCESS_CONTROL_ALLOWED_EMAILS"),
+    allowedEmailDomains: lowered("ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS"),
+    blockedEmails: lowered("ACCESS_CONTROL_BLOCKED_EMAILS"),
+    blockedEmailDomains: lowered("ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS"),
+  };
+}
+
+export const GRAVATAR_DEFAULTS = ["blank", "identicon", "monsterid", "wavatar", "retro", "robohash", "mp", "404"] as const;
+export const GRAVATAR_RATINGS = ["g", "pg", "r", "x"] as const;
+
+/**
+ * Nhost's Gravatar settings and defaults: on, a blank image for addresses Gravatar
+ * does not know, rated `g`.
+ *
+ * @example GRAVATAR_ENABLED = "false"
+ */
+export interface GravatarSettings {
+  enabled: boolean;
+  default: (typeof GRAVATAR_DEFAULTS)[number];
+  rating: (typeof GRAVATAR_RATINGS)[number];
+}
+
 export interface WebauthnSettings {
   enabled: boolean;
   /** The RP ID: a registrable domain suffix of every origin's host. */
@@ -478,6 +545,81 @@ function checkPublicUrlFitsEnvironment(publicUrl: string, environment: "developm
   if (environment === "production" && url.protocol !== "https:") {
     throw new ConfigError("PUBLIC_URL", `must be an https URL in production (ENVIRONMENT unset or "production"), got "${publicUrl}"`);
   }
+}
+
+/** One enabled social sign-in provider (README, "Social sign-in"). */
+export interface ProviderSettings {
+  /** `google`, `github`, ..., or `oidc-<name>`. */
+  name: string;
+  clientId: string;
+  /** Secret: null for a provider used only for ID tokens (`/signin/idtoken`). */
+  clientSecret: string | null;
+  /** The preset's scopes unless PROVIDER_<NAME>_SCOPES says otherwise. */
+  scopes: string[] | null;
+  /** OpenID issuer: discovery for `oidc-*`; for `google` and `apple`, where their ID tokens come from. */
+  issuer: string | null;
+  authorizationUrl: string | null;
+  tokenUrl: string | null;
+  userinfoUrl: string | null;
+  /** Client ids an ID token may be for (`aud`): the client id and PROVIDER_<NAME>_AUDIENCES (a mobile app's own ids). */
+  audiences: string[];
+}
+
+/** `google` → `GOOGLE`, `oidc-my-idp` → `OIDC_MY_IDP`. */
+export function providerSettingPrefix(name: string): string {
+  return `PROVIDER_${name.toUpperCase().replace(/-/g, "_")}_`;
+}
+
+/**
+ * A provider's endpoint: https, or plain http to a loopback host (a provider on
+ * the same machine, as in development and the tests), which nothing on the way
+ * can read or change.
+ */
+function readProviderUrl(env: RawEnv, name: string): string | null {
+  const url = readUrl(env, name);
+  if (url === undefined) return null;
+  const parsed = new URL(url);
+  if (parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname)) {
+    throw new ConfigError(name, "must be an https URL (plain http only to a loopback host)");
+  }
+  return url;
+}
+
+/**
+ * Every provider whose PROVIDER_<NAME>_ENABLED is "true": the 16 presets and the
+ * `oidc-*` names OIDC_PROVIDERS lists. An enabled provider needs a client id;
+ * an `oidc-*` one an issuer too.
+ *
+ * @example PROVIDER_GITHUB_ENABLED=true PROVIDER_GITHUB_CLIENT_ID=Iv1.abc PROVIDER_GITHUB_CLIENT_SECRET=...
+ * @example OIDC_PROVIDERS=oidc-okta PROVIDER_OIDC_OKTA_ENABLED=true PROVIDER_OIDC_OKTA_ISSUER=https://example.okta.com
+ */
+function readProviderSettings(env: RawEnv): Record<string, ProviderSettings> {
+  const oidcNames = readList(env, "OIDC_PROVIDERS", []);
+  for (const name of oidcNames) {
+    if (!OIDC_PROVIDER_NAME.test(name)) throw new ConfigError("OIDC_PROVIDERS", `"${name}" must be "oidc-" and a lowercase slug (e.g. oidc-okta)`);
+  }
+  const providers: Record<string, ProviderSettings> = {};
+  for (const name of [...PRESET_NAMES, ...oidcNames]) {
+    const prefix = providerSettingPrefix(name);
+    if (!readBoolean(env, `${prefix}ENABLED`, false)) continue;
+    const clientId = readString(env, `${prefix}CLIENT_ID`);
+    if (clientId === undefined) throw new ConfigError(`${prefix}CLIENT_ID`, `is required when ${prefix}ENABLED is true`);
+    const issuer = readProviderUrl(env, `${prefix}ISSUER`);
+    if (name.startsWith("oidc-") && issuer === null) throw new ConfigError(`${prefix}ISSUER`, `is required for an OpenID provider (${name})`);
+    const scopes = readString(env, `${prefix}SCOPES`);
+    providers[name] = {
+      name,
+      clientId,
+      clientSecret: readString(env, `${prefix}CLIENT_SECRET`) ?? null,
+      scopes: scopes === undefined ? null : scopes.split(/[\s,]+/).filter((scope) => scope.length > 0),
+      issuer,
+      authorizationUrl: readProviderUrl(env, `${prefix}AUTHORIZATION_URL`),
+      tokenUrl: readProviderUrl(env, `${prefix}TOKEN_URL`),
+      userinfoUrl: readProviderUrl(env, `${prefix}USERINFO_URL`),
+      audiences: [clientId, ...readList(env, `${prefix}AUDIENCES`, [])],
+    };
+  }
+  return providers;
 }
 
 export function parseConfig(env: RawEnv): Config {
@@ -570,7 +712,20 @@ export function parseConfig(env: RawEnv): Config {
     emailOtpTtlSeconds: readInteger(env, "EMAIL_OTP_TTL_SECONDS", EMAIL_OTP_TTL_SECONDS_DEFAULT, 60, 3600),
     emailOtpDigits: readInteger(env, "EMAIL_OTP_DIGITS", EMAIL_OTP_DIGITS_DEFAULT, 6, 10),
     otpMaxAttempts: readInteger(env, "OTP_MAX_ATTEMPTS", OTP_MAX_ATTEMPTS_DEFAULT, 1, 20),
-    concealErrors: readBoolean(env, "CONCEAL_ERRORS", true),
+    enumerationProtection: readBoolean(env, "ENUMERATION_PROTECTION", true),
+    concealErrors: readBoolean(env, "CONCEAL_ERRORS", false),
+    accessControl: readAccessControlSettings(env),
+    disableNewUsers: readBoolean(env, "DISABLE_NEW_USERS", false),
+    // Nhost's defaults: every passwordless method is off until turned on.
+    emailPasswordlessEnabled: readBoolean(env, "EMAIL_PASSWORDLESS_ENABLED", false),
+    otpEmailEnabled: readBoolean(env, "OTP_EMAIL_ENABLED", false),
+    smsPasswordlessEnabled: readBoolean(env, "SMS_PASSWORDLESS_ENABLED", false),
+    personalAccessTokensEnabled: readBoolean(env, "PERSONAL_ACCESS_TOKENS_ENABLED", true),
+    gravatar: {
+      enabled: readBoolean(env, "GRAVATAR_ENABLED", true),
+      default: readChoice(env, "GRAVATAR_DEFAULT", GRAVATAR_DEFAULTS, "blank"),
+      rating: readChoice(env, "GRAVATAR_RATING", GRAVATAR_RATINGS, "g"),
+    },
     mail: readMailSettings(env, environment),
     sms: readSmsSettings(env, environment),
     smsOtpTtlSeconds: readInteger(env, "SMS_OTP_TTL_SECONDS", 600, 60, 3600),
@@ -593,6 +748,7 @@ export function parseConfig(env: RawEnv): Config {
     adminSecret: readSecret(env, "ADMIN_SECRET", 16) ?? null,
     adminImpersonationEnabled: readBoolean(env, "ADMIN_IMPERSONATION_ENABLED", false),
     passwordPepper: readSecret(env, "PASSWORD_PEPPER", 16) ?? null,
+    providers: readProviderSettings(env),
   };
 }
 
@@ -643,6 +799,19 @@ export const REALM_SETTING_NAMES = [
   "EMAIL_OTP_DIGITS",
   "OTP_MAX_ATTEMPTS",
   "CONCEAL_ERRORS",
+  "ENUMERATION_PROTECTION",
+  "ACCESS_CONTROL_ALLOWED_EMAILS",
+  "ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS",
+  "ACCESS_CONTROL_BLOCKED_EMAILS",
+  "ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS",
+  "DISABLE_NEW_USERS",
+  "EMAIL_PASSWORDLESS_ENABLED",
+  "OTP_EMAIL_ENABLED",
+  "SMS_PASSWORDLESS_ENABLED",
+  "PERSONAL_ACCESS_TOKENS_ENABLED",
+  "GRAVATAR_ENABLED",
+  "GRAVATAR_DEFAULT",
+  "GRAVATAR_RATING",
   "TOTP_ISSUER",
   "MFA_TICKET_TTL_SECONDS",
   "TOTP_MAX_ATTEMPTS_PER_TICKET",
@@ -676,6 +845,14 @@ export const REALM_SETTING_NAMES = [
 ] as const;
 export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
 
+/** A provider's settings, all realm-level so a realm can bring its own apps (README, "Social sign-in"). */
+const PROVIDER_SETTING_NAME = /^PROVIDER_[A-Z0-9_]+_(ENABLED|CLIENT_ID|CLIENT_SECRET|SCOPES|ISSUER|AUTHORIZATION_URL|TOKEN_URL|USERINFO_URL|AUDIENCES)$/;
+
+/** Whether a realm may override the setting `name`: a listed realm setting, or a provider's. */
+export function isRealmSettingName(name: string): boolean {
+  return (REALM_SETTING_NAMES as readonly string[]).includes(name) || name === "OIDC_PROVIDERS" || PROVIDER_SETTING_NAME.test(name);
+}
+
 /**
  * Whether `settings` (setting name → string value, as `[vars]` has them) may be a
  * realm's overrides on top of `env`: every name a realm setting, and the result
@@ -687,8 +864,7 @@ export type RealmSettingName = (typeof REALM_SETTING_NAMES)[number];
  * if (!checked.ok) throw new AuthError("invalid-realm-settings", checked.problem);
  */
 export function validateRealmSettings(env: object, settings: Record<string, string>): { ok: true } | { ok: false; problem: string } {
-  const allowed: readonly string[] = REALM_SETTING_NAMES;
-  const refused = Object.keys(settings).filter((name) => !allowed.includes(name));
+  const refused = Object.keys(settings).filter((name) => !isRealmSettingName(name));
   if (refused.length > 0) {
     return { ok: false, problem: `${refused.join(", ")}: not a realm setting (deployment settings and secrets apply to every realm)` };
   }
@@ -700,3 +876,43 @@ export function validateRealmSettings(env: object, settings: Record<string, stri
     throw error;
   }
 }
+
+/**
+ * Secrets: set with `wrangler secret put` (`.dev.vars` locally), never in
+ * `[vars]` or code. Library mode reads them from the Worker's bindings only.
+ */
+export const SECRET_SETTING_NAMES = [
+  "REFRESH_TOKEN_SECRET",
+  "ADMIN_SECRET",
+  "PASSWORD_PEPPER",
+  "TOTP_ENCRYPTION_KEY",
+  "SMTP_PASSWORD",
+  "MAIL_API_KEY",
+  "SMS_AUTH_TOKEN",
+] as const;
+export type SecretSettingName = (typeof SECRET_SETTING_NAMES)[number];
+
+/** The settings of the whole deployment that are not secrets (no realm overrides them). */
+export const DEPLOYMENT_SETTING_NAMES = [
+  "ENVIRONMENT",
+  "PUBLIC_URL",
+  "SIGNING_KEY_LEASE_SECONDS",
+  "MAIL_TRANSPORT",
+  "MAIL_FROM",
+  "SMTP_HOST",
+  "SMTP_PORT",
+  "SMTP_SECURITY",
+  "SMTP_USERNAME",
+  "MAIL_API_URL",
+  "MAIL_API_FORMAT",
+  "SMS_TRANSPORT",
+  "SMS_FROM",
+  "SMS_API_URL",
+  "SMS_ACCOUNT_SID",
+  "RATE_LIMIT_SMS_PER_DEPLOYMENT",
+  "AUDIT_RETENTION_DAYS",
+] as const;
+
+/** Every setting `parseConfig` reads: a new setting joins one of the three lists. */
+export const SETTING_NAMES = [...DEPLOYMENT_SETTING_NAMES, ...REALM_SETTING_NAMES, ...SECRET_SETTING_NAMES] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];

@@ -1,7 +1,8 @@
 /**
  * The one closed table of error codes (design §9). Codes and messages follow the
- * reference spec's `ErrorResponse` so that Nhost clients understand them; the few
- * codes of our own are marked.
+ * reference spec's `ErrorResponse`, and every code Nhost Auth has carries Nhost's
+ * exact message (its service tests compare whole bodies); the codes of our own are
+ * marked and keep our messages.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -9,6 +10,8 @@ const ERROR_TABLE = {
   "default-role-must-be-in-allowed-roles": [400, "Default role must be in allowed roles"],
   "disabled-endpoint": [409, "This endpoint is disabled"],
   "disabled-user": [401, "User is disabled"],
+  // Ours since the latest spec: the admin API's answer for a taken address (the
+  // end-user API answers Nhost's `user-already-exists`).
   "email-already-in-use": [409, "Email already in use"],
   "email-already-verified": [400, "User's email is already verified"],
   "forbidden-anonymous": [403, "Forbidden, user is anonymous."],
@@ -17,7 +20,7 @@ const ERROR_TABLE = {
   "invalid-request": [400, "The request payload is incorrect"],
   "locale-not-allowed": [400, "Locale not allowed"],
   "password-too-short": [400, "Password is too short"],
-  "password-in-hibp-database": [400, "Password is too common: it is on a list of known passwords"],
+  "password-in-hibp-database": [400, "Password is in HIBP database"],
   "redirectTo-not-allowed": [400, 'The value of "options.redirectTo" is not allowed.'],
   "role-not-allowed": [400, "Role not allowed"],
   "signup-disabled": [403, "Sign up is disabled."],
@@ -33,6 +36,8 @@ const ERROR_TABLE = {
   "totp-already-active": [400, "TOTP MFA is already active"],
   "invalid-state": [400, "Invalid state"],
   "invalid-otp": [400, "Invalid or expired OTP"],
+  "otp-too-many-attempts": [400, "Too many incorrect attempts, please request a new OTP"],
+  "user-already-exists": [409, "User already exists"],
   "cannot-send-sms": [400, "Cannot send SMS, check your phone number is correct"],
   "provider-account-already-linked": [400, "This provider account is already linked to a user"],
   // Nhost's newer code: the route needs an elevated token (`/elevate/webauthn`).
@@ -63,6 +68,10 @@ const ERROR_TABLE = {
   "impersonation-disabled": [403, "Impersonation is disabled: set ADMIN_IMPERSONATION_ENABLED"],
   // Ours: an impersonation token (`act` claim) may read and act as the user, not change its credentials.
   "impersonation-forbidden": [403, "An impersonation session may not change the account's credentials"],
+  // Social sign-in (the spec's codes, `echange` as the spec spells it).
+  "oauth-token-echange-failed": [400, "Failed to exchange token"],
+  "oauth-profile-fetch-failed": [400, "Failed to get user profile"],
+  "oauth-provider-error": [400, "Provider returned an error"],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -87,7 +96,12 @@ export class AuthError extends Error {
   readonly retryAfterSeconds: number | null;
   readonly reason: string | null;
 
-  /** `detail` is appended to the table's message and sent; it must never carry a secret. */
+  /**
+   * `detail` is appended to the table's message and sent; it must never carry a
+   * secret. Only request-body validation uses it (Nhost answers those with a body
+   * of another shape, so no whole-body equality is lost): any other refusal of a
+   * Nhost code sends Nhost's exact message and puts what failed in `reason`.
+   */
   constructor(code: ErrorCode, detail?: string, options: AuthErrorOptions = {}) {
     const [status, message] = ERROR_TABLE[code];
     super(detail === undefined ? message : `${message}: ${detail}`);
@@ -141,6 +155,38 @@ export function errorRedirect(redirectTo: string, error: AuthError): string {
   target.searchParams.set("error", error.code);
   target.searchParams.set("errorDescription", error.message);
   return target.toString();
+}
+
+/**
+ * The codes Nhost Auth conceals with CONCEAL_ERRORS (its `isSensitive` list): each
+ * tells a caller something about an account (that it exists, is disabled,
+ * unverified, anonymous, has TOTP, ...), so with concealment on it is answered as
+ * `invalid-request`, 400, "The request payload is incorrect", on every end-user
+ * route and in the error redirects of links.
+ */
+export const CONCEALED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "disabled-user",
+  "user-already-exists",
+  "email-already-verified",
+  "forbidden-anonymous",
+  "invalid-email-password",
+  "invalid-pat",
+  "role-not-allowed",
+  "signup-disabled",
+  "unverified-user",
+  "invalid-refresh-token",
+  "invalid-ticket",
+  "disabled-mfa-totp",
+  "invalid-totp",
+  "invalid-otp",
+  "otp-too-many-attempts",
+  "no-totp-secret",
+]);
+
+/** What the end-user API shows for `error`: itself, or with `conceal` a sensitive code as a plain `invalid-request`. */
+export function shownError(error: AuthError, conceal: boolean): AuthError {
+  if (!conceal || !CONCEALED_CODES.has(error.code)) return error;
+  return new AuthError("invalid-request", undefined, { reason: `concealed ${error.code}${error.reason === null ? "" : `: ${error.reason}`}` });
 }
 
 /** A limit was hit; `retryAfterMs` until it lets the request through, rounded up to whole seconds. */

@@ -4,7 +4,7 @@
  * KeyStore, users and limits. A realm that does not exist answers 404 for all its
  * routes.
  */
-import { ConfigError, deploymentSettingsOf, parseConfig, REALM_SETTING_NAMES, type Config } from "./config";
+import { ConfigError, deploymentSettingsOf, isRealmSettingName, parseConfig, type Config } from "./config";
 import type { Realm } from "./context";
 import { findRealmSettings } from "./db/realms";
 import { DEFAULT_REALM } from "./db/schema";
@@ -85,8 +85,7 @@ export function configForRealm(env: object, deployment: Config, realm: Realm): C
   // A value the admin API would have refused (written around it) fails this
   // realm's requests, logged with the setting's name, rather than run it half-set;
   // so does a deployment setting or secret, which a realm may never override.
-  const allowed: readonly string[] = REALM_SETTING_NAMES;
-  const notRealmLevel = Object.keys(realm.overrides).find((name) => !allowed.includes(name));
+  const notRealmLevel = Object.keys(realm.overrides).find((name) => !isRealmSettingName(name));
   if (notRealmLevel !== undefined) throw new ConfigError(notRealmLevel, `is not a realm setting (realm ${realm.id})`);
   // The parse reads the same deployment values as the deployment's own did; laying
   // them over again makes "a realm never changes a deployment setting" structural.

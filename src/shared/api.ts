@@ -33,3 +33,12 @@ export interface SignInEmailPasswordResponse {
   session: Session | null;
   mfa?: { ticket: string };
 }
+
+/** The spec's `ProviderSession`: a social provider's tokens (`/signin/provider/{provider}/callback/tokens`, `/token/provider/{provider}`). */
+export interface ProviderSession {
+  accessToken: string;
+  expiresIn: number;
+  /** ISO 8601. */
+  expiresAt: string;
+  refreshToken: string | null;
+}

@@ -297,13 +297,13 @@ describe("@edgeauth/client installed from its tarball into a fresh project", () 
     if (workDir !== "") rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("the tarball holds the built modules, their declarations, the README and package.json, nothing else", () => {
+  it("the tarball holds the built modules, their declarations, the README, the LICENSE and package.json, nothing else", () => {
     const paths = packed.files.map((file) => file.path).sort();
     console.log(
       `@edgeauth/client tarball: ${packed.filename}, ${packed.size} bytes packed, ${packed.unpackedSize} bytes unpacked, ${paths.length} files`,
     );
     const modules = ["bearer-token", "capped-body", "claims", "hono", "index", "jwks", "verifier"];
-    expect(paths).toEqual(["README.md", "package.json", ...modules.flatMap((name) => [`dist/${name}.d.ts`, `dist/${name}.js`])].sort());
+    expect(paths).toEqual(["LICENSE", "README.md", "package.json", ...modules.flatMap((name) => [`dist/${name}.d.ts`, `dist/${name}.js`])].sort());
   });
 
   it(`installs with jose as its only dependency, in under ${INSTALLED_SIZE_LIMIT_KIB} KiB`, async () => {

@@ -685,3 +685,43 @@ describe("Hono middleware requireAccessToken", () => {
     expect(await response.text()).toBe("hello");
   });
 });
+
+describe("header checks, kept per distinct header (the steady-state fast path)", () => {
+  it("a header seen before is judged as it was, and the checks that do not depend on it still run", async () => {
+    const key = await makeKey();
+    const endpoint = jwksEndpoint([key.jwk]);
+    const time = clock();
+    const verifier = verifierFor(endpoint, time);
+    const token = await sign(key, time);
+    expect((await verifier.verify(token)).ok).toBe(true);
+    // Same header (cached), signature cut short: refused as malformed, not by the header's verdict.
+    expect(await verifier.verify(token.slice(0, -2))).toEqual({ ok: false, code: "malformed" });
+    // Same header, another payload: the signature still fails.
+    const [header, , signature] = token.split(".");
+    const otherPayload = base64url.encode(JSON.stringify({ sub: "someone-else", iss: ISSUER, iat: 1, exp: 2 ** 31 }));
+    expect(await verifier.verify(`${header}.${otherPayload}.${signature}`)).toEqual({ ok: false, code: "invalid-signature" });
+    // A refused header answers the same code the second time.
+    const noneHeader = base64url.encode(JSON.stringify({ alg: "none", typ: "JWT", kid: key.kid }));
+    const forged = `${noneHeader}.${token.split(".")[1]}.${signature}`;
+    expect(await verifier.verify(forged)).toEqual({ ok: false, code: "unsupported-algorithm" });
+    expect(await verifier.verify(forged)).toEqual({ ok: false, code: "unsupported-algorithm" });
+    expect(endpoint.fetches).toBe(1);
+  });
+
+  it("more distinct headers than the cache holds change no answer", async () => {
+    const key = await makeKey();
+    const endpoint = jwksEndpoint([key.jwk]);
+    const time = clock();
+    const verifier = verifierFor(endpoint, time);
+    const token = await sign(key, time);
+    for (let i = 0; i < 100; i++) {
+      const header = base64url.encode(JSON.stringify({ alg: "ES256", typ: i % 2 === 0 ? "JWT" : `other-${i}`, kid: `${key.kid}-${i}` }));
+      const [, payload, signature] = token.split(".");
+      const result = await verifier.verify(`${header}.${payload}.${signature}`);
+      expect(result).toEqual({ ok: false, code: i % 2 === 0 ? "unknown-key" : "invalid-type" });
+      expect((await verifier.verify(token)).ok).toBe(true);
+    }
+    // The unknown kids came within the cooldown of the first fetch: none caused another.
+    expect(endpoint.fetches).toBe(1);
+  });
+});

@@ -5,7 +5,8 @@
  *
  * - refresh tokens past their expiry (rotated ones are kept until then: a reuse
  *   inside their lifetime must still be recognised and revoke the family);
- * - tickets and WebAuthn challenges past their expiry, used or not;
+ * - tickets, WebAuthn challenges and provider round trips past their expiry, used or not;
+ * - provider tokens nobody fetched within a day;
  * - personal access tokens past their expiry;
  * - dev outbox mail older than a week;
  * - audit events older than AUDIT_RETENTION_DAYS;
@@ -24,7 +25,7 @@
 import { and, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { AUDIT_RETENTION_DAYS_DEFAULT } from "../config";
-import { auditEvents, devOutbox, personalAccessTokens, refreshTokens, tickets, users, webauthnChallenges } from "./schema";
+import { auditEvents, devOutbox, oauthStates, personalAccessTokens, providerSessions, refreshTokens, tickets, users, webauthnChallenges } from "./schema";
 import type { Database } from "./users";
 
 export const PURGE_CHUNK_ROWS = 1000;
@@ -33,6 +34,11 @@ const MAX_CHUNKS_PER_TABLE = 100;
 export const DEV_OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** An anonymous user this young is kept even without a session (it may be signing in right now). */
 export const ANONYMOUS_USER_GRACE_MS = 24 * 60 * 60 * 1000;
+/**
+ * Provider tokens wait for the app's one fetch right after the callback; a day
+ * later nobody is coming for them.
+ */
+export const PROVIDER_SESSION_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -50,6 +56,8 @@ function purgeTargets(now: number, retention: Retention): { name: string; table:
     { name: "refresh_tokens", table: refreshTokens, dead: lt(refreshTokens.expiresAt, now) },
     { name: "tickets", table: tickets, dead: lt(tickets.expiresAt, now) },
     { name: "webauthn_challenges", table: webauthnChallenges, dead: lt(webauthnChallenges.expiresAt, now) },
+    { name: "oauth_states", table: oauthStates, dead: lt(oauthStates.expiresAt, now) },
+    { name: "provider_sessions", table: providerSessions, dead: lt(providerSessions.createdAt, now - PROVIDER_SESSION_RETENTION_MS) },
     { name: "personal_access_tokens", table: personalAccessTokens, dead: lt(personalAccessTokens.expiresAt, now) },
     { name: "dev_outbox", table: devOutbox, dead: lt(devOutbox.createdAt, now - DEV_OUTBOX_RETENTION_MS) },
     // Served by the index on created_at alone: expiry spans every realm.

@@ -317,6 +317,74 @@ export const auditEvents = sqliteTable(
   ],
 );
 
+/**
+ * Social sign-in: an identity at a provider (provider + its subject), linked to one
+ * user. Unique per realm, so one provider account never signs in two users.
+ */
+export const providerIdentities = sqliteTable(
+  "provider_identities",
+  {
+    id: text("id").primaryKey(),
+    realm: text("realm").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** `google`, `github`, `oidc-okta`, ... */
+    provider: text("provider").notNull(),
+    /** The provider's stable subject (`sub`, GitHub's numeric id). */
+    providerUserId: text("provider_user_id").notNull(),
+    /** The address the provider gave when linked, for the operator; never used to sign in. */
+    email: text("email"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [
+    uniqueIndex("provider_identities_subject_unique").on(table.realm, table.provider, table.providerUserId),
+    index("provider_identities_user_idx").on(table.userId),
+  ],
+);
+
+/**
+ * A provider round trip in flight (`GET /signin/provider/{provider}` to its
+ * callback): single-use, short-lived, found by the hash of its `state`, and bound
+ * to the browser that started it by the hash of a `__Host-` cookie.
+ */
+export const oauthStates = sqliteTable(
+  "oauth_states",
+  {
+    /** SHA-256 of the `state` sent to the provider, hex. */
+    stateHash: text("state_hash").primaryKey(),
+    realm: text("realm").notNull(),
+    provider: text("provider").notNull(),
+    /** SHA-256 of the browser-binding cookie, hex. */
+    browserHash: text("browser_hash").notNull(),
+    /** JSON: flow, redirectTo, sign-up options, PKCE verifier, nonce, the app's state and code challenge, connect user. */
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (table) => [index("oauth_states_expires_idx").on(table.expiresAt)],
+);
+
+/**
+ * A provider's tokens from the last sign-in, AES-GCM encrypted (services/oauth/provider-tokens.ts),
+ * kept until `/signin/provider/{provider}/callback/tokens` hands them out once.
+ */
+export const providerSessions = sqliteTable(
+  "provider_sessions",
+  {
+    realm: text("realm").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    tokensEncrypted: text("tokens_encrypted").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.provider] }), index("provider_sessions_created_idx").on(table.createdAt)],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 

@@ -60,6 +60,8 @@ export interface NewUser {
   emailVerified: boolean;
   isAnonymous: boolean;
   disabled?: boolean;
+  /** Empty for none (the Gravatar URL of a self sign-up, a social provider's picture). */
+  avatarUrl?: string;
   now: number;
 }
 
@@ -79,7 +81,7 @@ export function insertUserStatements(db: Database, user: NewUser) {
     passwordHash: user.passwordHash,
     passwordChangedAt: null,
     displayName: user.displayName,
-    avatarUrl: "",
+    avatarUrl: user.avatarUrl ?? "",
     locale: user.locale,
     defaultRole: user.defaultRole,
     metadata: JSON.stringify(user.metadata),

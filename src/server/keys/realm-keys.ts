@@ -75,6 +75,8 @@ export function realmKeys(context: Pick<RequestContext, "env" | "config" | "real
   const policy = keyPolicyFor(config);
   const keyStore = (): DurableObjectStub<KeyStore> => env.KEY_STORE.get(env.KEY_STORE.idFromName(realm.id));
   const publicKeys = () => keyStore().publicKeys(policy);
+  // Mounted in an application's Worker (library.ts), the JWKS is served under PUBLIC_URL's path.
+  const basePath = new URL(config.publicUrl).pathname.replace(/\/+$/, "");
 
   return {
     signingKey: () => signingKeyFor(realm.id, keyStore, policy),
@@ -100,20 +102,20 @@ export function realmKeys(context: Pick<RequestContext, "env" | "config" | "real
       return verifier;
     },
 
-    jwksResponse: (c) => serveJwks(c, realm.id, config.jwksMaxAgeSeconds, publicKeys),
+    jwksResponse: (c) => serveJwks(c, realm.id, basePath, config.jwksMaxAgeSeconds, publicKeys),
 
     list: () => keyStore().listKeys(policy),
     stats: () => keyStore().stats(),
 
     async rotate(requestUrl) {
       const keys = await keyStore().rotate(policy);
-      await dropCopies(env, realm.id, requestUrl);
+      await dropCopies(env, realm.id, basePath, requestUrl);
       return keys;
     },
 
     async revoke(kid, requestUrl) {
       if (!(await keyStore().revoke(kid, policy))) return false;
-      await dropCopies(env, realm.id, requestUrl);
+      await dropCopies(env, realm.id, basePath, requestUrl);
       return true;
     },
 
@@ -133,11 +135,11 @@ export function realmKeys(context: Pick<RequestContext, "env" | "config" | "real
  * copies at once. Other isolates' copies expire on their own: a lease within
  * `SIGNING_KEY_LEASE_SECONDS`, the rest within one JWKS max-age.
  */
-async function dropCopies(env: Env, realm: string, requestUrl: string): Promise<void> {
+async function dropCopies(env: Env, realm: string, basePath: string, requestUrl: string): Promise<void> {
   leases.delete(realm);
   verifiersByEnv.get(env)?.delete(realm);
   jwksCopies.delete(realm);
-  await caches.default.delete(jwksCacheKey(requestUrl, realm));
+  await caches.default.delete(jwksCacheKey(requestUrl, basePath, realm));
 }
 
 // Keys are held in memory only, for at most the lease the KeyStore granted, so
@@ -169,6 +171,7 @@ async function takeLease(keyStore: DurableObjectStub<KeyStore>, policy: KeyPolic
 async function serveJwks(
   c: AppContext,
   realm: string,
+  basePath: string,
   maxAgeSeconds: number,
   publicKeys: () => Promise<unknown>,
 ): Promise<Response> {
@@ -176,7 +179,7 @@ async function serveJwks(
   const held = jwksCopies.get(realm);
   if (held !== undefined && held.expiresAt > now) return respond(c, held, maxAgeSeconds);
 
-  const key = jwksCacheKey(c.req.url, realm);
+  const key = jwksCacheKey(c.req.url, basePath, realm);
   const cache = caches.default;
   const hit = await cache.match(key);
   if (hit !== undefined) {
@@ -200,8 +203,8 @@ async function serveJwks(
   return respond(c, copy, maxAgeSeconds);
 }
 
-function jwksCacheKey(requestUrl: string, realm: string): Request {
-  const url = new URL("/.well-known/jwks.json", requestUrl);
+function jwksCacheKey(requestUrl: string, basePath: string, realm: string): Request {
+  const url = new URL(`${basePath}/.well-known/jwks.json`, requestUrl);
   url.searchParams.set("realm", realm);
   return new Request(url.toString(), { method: "GET" });
 }

@@ -45,6 +45,14 @@ export interface ResolvedSignUpOptions {
   redirectTo: string | null;
 }
 
+/**
+ * The locale to use: the one asked for when it is allowed, else the default. As
+ * Nhost does: an app sending the browser's language must not fail a sign-up over it.
+ */
+export function localeOrDefault(locale: string | undefined, config: Config): string {
+  return locale !== undefined && config.allowedLocales.includes(locale) ? locale : config.defaultLocale;
+}
+
 export function allowedRedirectPrefixes(config: Config): string[] {
   return config.clientUrl === null ? config.allowedRedirectUrls : [config.clientUrl, ...config.allowedRedirectUrls];
 }
@@ -59,8 +67,7 @@ export function resolveSignUpOptions(
   if (!roles.includes(defaultRole)) {
     return { ok: false, code: config.allowedRoles.includes(defaultRole) ? "default-role-must-be-in-allowed-roles" : "role-not-allowed" };
   }
-  const locale = options?.locale ?? config.defaultLocale;
-  if (!config.allowedLocales.includes(locale)) return { ok: false, code: "locale-not-allowed" };
+  const locale = localeOrDefault(options?.locale, config);
   const redirectTo = options?.redirectTo ?? null;
   if (redirectTo !== null && !isRedirectAllowed(redirectTo, allowedRedirectPrefixes(config))) {
     return { ok: false, code: "redirectTo-not-allowed" };

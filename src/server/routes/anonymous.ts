@@ -12,7 +12,8 @@ import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { checkNewPassword, emailSchema, passwordSchema } from "../lib/credentials";
 import { boundedString } from "../lib/schema";
-import { displayNameSchema, resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { displayNameSchema, localeOrDefault, resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
+import { emailPassesAccessControl } from "../lib/access-control";
 import { magicLinkMail, redirectTarget, runMailFlow, verificationMail } from "../services/mail/flows";
 import { createAccount } from "../services/accounts";
 import { codeChallengeSchema } from "../lib/pkce";
@@ -44,9 +45,10 @@ export const anonymousRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { config } = context;
     const body = await readJsonBody(c.req.raw, anonymousBody, { optional: true });
+    // An anonymous user is a new account: SIGNUP_DISABLED refuses it first, as Nhost does.
+    if (config.signupDisabled) throw new AuthError("signup-disabled");
     if (!config.anonymousUsersEnabled) throw new AuthError("disabled-endpoint");
-    const locale = body.locale ?? config.defaultLocale;
-    if (!config.allowedLocales.includes(locale)) throw new AuthError("locale-not-allowed");
+    const locale = localeOrDefault(body.locale, config);
     await limitSignUp(context);
     const { user, session } = await createAccount(
       context,
@@ -69,18 +71,23 @@ export const anonymousRoutes = new Hono<AppEnv>()
   .post("/user/deanonymize", auditSignUpFailure("deanonymize"), async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
+    // The body is checked before the bearer token, as Nhost's request validation does.
+    const body = await readJsonBody(c.req.raw, deanonymizeBody);
     const { user } = await requireSessionUser(context, c.req.raw);
     noteSignInSubject(c, { userId: user.id });
-    const body = await readJsonBody(c.req.raw, deanonymizeBody);
     if (user.disabled) throw new AuthError("disabled-user");
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
+    if (body.signInMethod === "passwordless" && !config.emailPasswordlessEnabled) throw new AuthError("disabled-endpoint");
     if (body.signInMethod === "email-password") {
-      if (body.password === undefined) throw new AuthError("invalid-request", "password is required for email-password");
+      if (body.password === undefined) throw new AuthError("invalid-request", undefined, { reason: "password is required for email-password" });
       await checkNewPassword(body.password, context);
     }
     const options = resolveSignUpOptions(body.options, config);
     if (!options.ok) throw new AuthError(options.code);
-    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+    if (!emailPassesAccessControl(config.accessControl, body.email)) {
+      throw new AuthError("invalid-email-password", undefined, { reason: "access-control lists" });
+    }
+    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("user-already-exists");
     if (body.signInMethod === "passwordless" || config.requireVerifiedEmail) await limitMail(context, body.email);
 
     const passwordHash =
@@ -97,7 +104,7 @@ export const anonymousRoutes = new Hono<AppEnv>()
         now: Date.now(),
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AuthError("email-already-in-use");
+      if (isUniqueViolation(error)) throw new AuthError("user-already-exists");
       throw error;
     }
     // The anonymous account becomes a real one: its sign-up, by the method it chose.
@@ -113,3 +120,6 @@ export const anonymousRoutes = new Hono<AppEnv>()
     }
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { anonymousBody, deanonymizeBody };

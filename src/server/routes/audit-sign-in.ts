@@ -18,7 +18,7 @@ import type { SignUpMethod } from "../services/accounts";
 import { AuthError } from "../errors";
 import { recordAudit } from "../services/audit";
 
-export type SignInMethod = "email-password" | "email-otp" | "magic-link" | "sms-otp" | "passkey" | "pat" | "anonymous" | "mfa-totp";
+export type SignInMethod = "email-password" | "email-otp" | "magic-link" | "sms-otp" | "passkey" | "pat" | "anonymous" | "mfa-totp" | "provider" | "idtoken";
 
 export interface SignInSubject {
   userId: string;

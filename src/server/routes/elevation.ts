@@ -29,8 +29,8 @@ async function sendCode(c: AppContext, channel: CodeChannel) {
 
 async function verifyCode(c: AppContext, channel: CodeChannel) {
   const context = c.var.context;
-  const { user } = await requireSessionUser(context, c.req.raw);
   const body = await readJsonBody(c.req.raw, otpBody);
+  const { user } = await requireSessionUser(context, c.req.raw);
   await checkElevationCode(context, user, channel, body.otp);
   return c.json({ session: await elevatedSession(context, user) } satisfies SessionPayload);
 }
@@ -51,8 +51,9 @@ export const elevationRoutes = new Hono<AppEnv>()
 
   .post("/elevate/totp", async (c) => {
     const context = c.var.context;
-    const { user } = await requireSessionUser(context, c.req.raw);
+    // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, otpBody);
+    const { user } = await requireSessionUser(context, c.req.raw);
     if (user.disabled) throw new AuthError("disabled-user");
     await checkTotpForElevation(context, user, body.otp);
     return c.json({ session: await elevatedSession(context, user) } satisfies SessionPayload);
@@ -62,3 +63,6 @@ export const elevationRoutes = new Hono<AppEnv>()
   .post("/elevate/otp/email/verify", (c) => verifyCode(c, "email"))
   .post("/elevate/otp/sms", (c) => sendCode(c, "sms"))
   .post("/elevate/otp/sms/verify", (c) => verifyCode(c, "sms"));
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { otpBody as elevationOtpBody };

@@ -7,7 +7,7 @@ import { findUserByEmail, rehashPasswordStatement } from "../db/users";
 import { AuthError } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { resolveSignUpOptions, signUpOptionsSchema } from "../lib/sign-up-options";
-import { signUp } from "../services/accounts";
+import { checkSignUpAddress, signUp } from "../services/accounts";
 import { codeChallengeSchema } from "../lib/pkce";
 import { passwordHasherFor } from "../services/passwords";
 import { checkMaySignIn } from "../tokens/may-sign-in";
@@ -35,7 +35,8 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     if (!options.ok) throw new AuthError(options.code);
     await limitSignUp(context);
 
-    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("email-already-in-use");
+    checkSignUpAddress(config, body.email);
+    if ((await findUserByEmail(db, realm.id, body.email)) !== null) throw new AuthError("user-already-exists");
     const createdAt = Date.now();
     const account = {
       email: body.email,
@@ -83,3 +84,6 @@ export const emailPasswordRoutes = new Hono<AppEnv>()
     await Promise.all([rehash === null ? outcome.statement : db.batch([outcome.statement, rehash]), settled]);
     return c.json((await signInAnswer(context, user, outcome)) satisfies SignInEmailPasswordResponse);
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { signUpBody as signUpEmailPasswordBody, signInBody as signInEmailPasswordBody };

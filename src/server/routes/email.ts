@@ -8,7 +8,7 @@ import * as z from "zod/mini";
 import type { AppEnv } from "../context";
 import { isUniqueViolation } from "../db/unique-violation";
 import { changeEmailStatement, findUserByEmail, findUserById, markEmailVerifiedStatement, runBatch } from "../db/users";
-import { AuthError, errorRedirect, type ErrorCode } from "../errors";
+import { AuthError, errorRedirect, shownError, type ErrorCode } from "../errors";
 import { readJsonBody } from "../lib/body";
 import { boundedString } from "../lib/schema";
 import { redirectTarget, runMailFlow, ticketLink, verificationMail, LINK_TYPE_OF } from "../services/mail/flows";
@@ -20,6 +20,7 @@ import { limitMail } from "../limits/limits";
 import { recordAudit } from "../services/audit";
 import { afterLinkFactor } from "../tokens/first-factor";
 import { requireSessionUser } from "../tokens/verify";
+import { signInRefusal } from "../tokens/may-sign-in";
 import { requireElevation } from "../tokens/elevation";
 import { emailSchema } from "../lib/credentials";
 import { CODE_CHALLENGE_PATTERN, codeChallengeSchema } from "../lib/pkce";
@@ -37,8 +38,8 @@ export const emailRoutes = new Hono<AppEnv>()
     await limitMail(context, body.email);
     await runMailFlow(context, "emailVerify", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
-      // Answered only with CONCEAL_ERRORS=false, as Nhost does; concealed, it is silence.
-      if (user === null) throw new AuthError("invalid-request", "no account uses this email");
+      // Answered only with ENUMERATION_PROTECTION=false; protected, it is silence.
+      if (user === null) throw new AuthError("invalid-request", undefined, { reason: "no account uses this email" });
       if (user.disabled) throw new AuthError("disabled-user");
       if (user.emailVerified) throw new AuthError("email-already-verified");
       return verificationMail(context, user, redirectTo, body.codeChallenge ?? null);
@@ -54,14 +55,14 @@ export const emailRoutes = new Hono<AppEnv>()
     await limitMail(context, body.email);
     await runMailFlow(context, "passwordReset", async () => {
       const user = await findUserByEmail(db, realm.id, body.email);
-      // Answered only with CONCEAL_ERRORS=false, as Nhost does; concealed, it is silence.
+      // Answered only with ENUMERATION_PROTECTION=false; protected, it is silence.
       // Either way the operator sees it: a run of requests for unknown addresses is a probe.
       const refuse = (error: AuthError): never => {
         const entry = { userId: user?.id ?? null, actor: { type: "anonymous" as const, id: null }, detail: { error: error.code } };
         recordAudit(context, { type: "password-reset-request", outcome: "failure", ...entry });
         throw error;
       };
-      if (user === null) return refuse(new AuthError("invalid-request", "no account uses this email"));
+      if (user === null) return refuse(new AuthError("invalid-request", undefined, { reason: "no account uses this email" }));
       if (user.disabled) return refuse(new AuthError("disabled-user"));
       const { ticket, statements } = await newLinkTicket(context, "passwordReset", user.id, config.passwordResetTtlSeconds, {
         redirectTo,
@@ -87,13 +88,14 @@ export const emailRoutes = new Hono<AppEnv>()
   .post("/user/email/change", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
+    // The body is checked before the bearer token, as Nhost's request validation does.
+    const body = await readJsonBody(c.req.raw, emailChangeBody);
     const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevation(context, claims, user);
-    const body = await readJsonBody(c.req.raw, emailChangeBody);
     const redirectTo = redirectTarget(context, body.options?.redirectTo);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
-    if ((await findUserByEmail(db, realm.id, body.newEmail)) !== null) throw new AuthError("email-already-in-use");
+    if ((await findUserByEmail(db, realm.id, body.newEmail)) !== null) throw new AuthError("user-already-exists");
     await limitMail(context, body.newEmail);
     const { ticket, statements } = await newLinkTicket(context, "emailConfirmChange", user.id, config.emailChangeTtlSeconds, {
       payload: body.newEmail,
@@ -135,7 +137,7 @@ export const emailRoutes = new Hono<AppEnv>()
     let knownUserId: string | null = null;
     const fail = (code: ErrorCode) => {
       recordAudit(context, { type: "signin", outcome: "failure", userId: knownUserId, actor: { type: "anonymous", id: null }, detail: { method, link, error: code } });
-      return c.redirect(errorRedirect(redirectTo, new AuthError(code)), 302);
+      return c.redirect(errorRedirect(redirectTo, shownError(new AuthError(code), context.config.concealErrors)), 302);
     };
 
     if (purpose === undefined || ticket.length > 512) return fail("invalid-ticket");
@@ -150,7 +152,9 @@ export const emailRoutes = new Hono<AppEnv>()
     const user = await findUserById(db, realm.id, consumed.userId);
     if (user === null) return fail("invalid-ticket");
     knownUserId = user.id;
-    if (user.disabled) return fail("disabled-user");
+    // The link proves the address, so only the access-control lists and a disabled account stop it.
+    const refusal = signInRefusal({ ...context.config, requireVerifiedEmail: false }, user);
+    if (refusal !== null) return fail(refusal);
     if (consumed.codeChallenge !== null && queryChallenge !== null && queryChallenge !== consumed.codeChallenge) {
       return fail("invalid-request");
     }
@@ -174,7 +178,7 @@ export const emailRoutes = new Hono<AppEnv>()
       await runBatch(db, [...proof, ...effectsOf(purpose, consumed.payload), outcome.statement]);
     } catch (error) {
       if (purpose === "emailConfirmChange" && isUniqueViolation(error)) {
-        return fail("email-already-in-use");
+        return fail("user-already-exists");
       }
       throw error;
     }
@@ -204,3 +208,6 @@ export const emailRoutes = new Hono<AppEnv>()
       }
     }
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { emailWithRedirectBody, emailChangeBody };

@@ -44,8 +44,9 @@ export const mfaRoutes = new Hono<AppEnv>()
 
   .post("/user/mfa", async (c) => {
     const context = c.var.context;
-    const user = await signedInUser(context, c.req.raw);
+    // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, changeMfaBody);
+    const user = await signedInUser(context, c.req.raw);
     await changeTotpActivation(context, user, body.code, body.activeMfaType);
     const change = body.activeMfaType === "totp" ? "enabled" : "disabled";
     recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "totp", change } });
@@ -59,3 +60,6 @@ export const mfaRoutes = new Hono<AppEnv>()
     noteSignInSubject(c, { userId: user.id });
     return c.json({ session: await buildSession(context, user, issued) });
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { changeMfaBody, signInTotpBody };

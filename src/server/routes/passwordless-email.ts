@@ -20,6 +20,7 @@ import { codeChallengeSchema } from "../lib/pkce";
 import { magicLinkMail, redirectTarget, runMailFlow } from "../services/mail/flows";
 import { findOrCreatePasswordlessUser, signUpPasswordlessUser } from "../services/accounts";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
+import { checkAddressMaySignIn } from "../tokens/may-sign-in";
 import { emailSchema } from "../lib/credentials";
 import { limitMail, limitSignUp, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
@@ -56,15 +57,16 @@ function accountFor(context: RequestContext, step: AccountStep, email: string, o
 /**
  * The answer of an explicit sign-up must not tell whether the address had an
  * account, in its timing either: its account work always runs after the answer
- * (lib/after-response.ts), whatever CONCEAL_ERRORS says.
+ * (lib/after-response.ts), whatever ENUMERATION_PROTECTION says.
  */
 function concealsFor(context: RequestContext, step: AccountStep): boolean {
-  return step === "sign-up" || context.config.concealErrors;
+  return step === "sign-up" || context.config.enumerationProtection;
 }
 
 async function sendMagicLink(c: AppContext, step: AccountStep) {
   const context = c.var.context;
   const body = await readJsonBody(c.req.raw, magicLinkBody);
+  if (!context.config.emailPasswordlessEnabled) throw new AuthError("disabled-endpoint");
   if (step === "sign-up" && context.config.signupDisabled) throw new AuthError("signup-disabled");
   const options = checkOptions(context, body.options);
   const redirectTo = redirectTarget(context, options.redirectTo);
@@ -82,6 +84,7 @@ async function sendEmailCode(c: AppContext, step: AccountStep) {
   const context = c.var.context;
   const { config } = context;
   const body = await readJsonBody(c.req.raw, passwordlessBody);
+  if (!config.otpEmailEnabled) throw new AuthError("disabled-endpoint");
   if (step === "sign-up" && config.signupDisabled) throw new AuthError("signup-disabled");
   checkOptions(context, body.options);
   if (step === "sign-up") await limitSignUp(context);
@@ -122,15 +125,18 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, otpVerifyBody);
+    if (!context.config.otpEmailEnabled) throw new AuthError("disabled-endpoint");
     const user = await findUserByEmail(db, realm.id, body.email);
     if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: body.email } : { userId: user.id });
     // Every guess is counted by the address's code store, whether or not the
     // address has an account, so the answer is the same for both.
     const verdict = await codesFor(context, body.email).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, body.email, body.otp), Date.now());
+    // The last wrong guess and every one after it: the code is spent, a new one is needed.
+    if (verdict === "exhausted") throw new AuthError("otp-too-many-attempts");
     if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
     const settled = attempt.succeeded();
-    if (user.disabled) throw new AuthError("disabled-user");
+    checkAddressMaySignIn(context.config, user);
 
     // The code reached the mailbox: the address is proven (the first proof clears
     // what was set up before it, see db/address-proof.ts) and verified.
@@ -145,3 +151,6 @@ export const passwordlessEmailRoutes = new Hono<AppEnv>()
     await Promise.all([runBatch(db, [...proof, markEmailVerifiedStatement(db, realm.id, user.id, now), outcome.statement]), settled]);
     return c.json(await signInAnswer(context, proven, outcome));
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { passwordlessBody as passwordlessEmailBody, magicLinkBody, otpVerifyBody as emailOtpVerifyBody };

@@ -23,6 +23,7 @@ import { completeSmsDeanonymization } from "../services/phone-number";
 import { recordAudit } from "../services/audit";
 import { issueSmsCode, smsCodesFor, textCode } from "../services/sms-codes";
 import { afterFirstFactor, signInAnswer } from "../tokens/first-factor";
+import { checkAddressMaySignIn } from "../tokens/may-sign-in";
 import { limitSignUp, limitSms, reserveCredentialAttempt } from "../limits/limits";
 import { auditSignIn, auditSignUpFailure, noteSignInSubject } from "./audit-sign-in";
 
@@ -39,6 +40,7 @@ async function sendSmsCode(c: AppContext, step: "sign-in" | "sign-up") {
   const context = c.var.context;
   const { config } = context;
   const body = await readJsonBody(c.req.raw, sendBody);
+  if (!config.smsPasswordlessEnabled) throw new AuthError("disabled-endpoint");
   if (step === "sign-up" && config.signupDisabled) throw new AuthError("signup-disabled");
   const phoneNumber = normalizeE164(body.phoneNumber);
   if (phoneNumber === null) throw new AuthError("cannot-send-sms");
@@ -58,7 +60,7 @@ async function sendSmsCode(c: AppContext, step: "sign-in" | "sign-up") {
   const deliver = async (sent: { code: string } | null) => {
     if (sent !== null) await textCode(context, phoneNumber, sent.code);
   };
-  await runConcealable(context, { conceal: step === "sign-up" || config.concealErrors, label: "SMS code" }, work, deliver);
+  await runConcealable(context, { conceal: step === "sign-up" || config.enumerationProtection, label: "SMS code" }, work, deliver);
   return c.json("OK");
 }
 
@@ -70,15 +72,18 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, verifyBody);
+    if (!context.config.smsPasswordlessEnabled) throw new AuthError("disabled-endpoint");
     const phoneNumber = normalizeE164(body.phoneNumber);
     if (phoneNumber === null) throw new AuthError("invalid-otp");
     const user = await findUserByPhone(db, realm.id, phoneNumber);
     if (user !== null) noteSignInSubject(c, { userId: user.id });
     const attempt = await reserveCredentialAttempt(context, user === null ? { address: phoneNumber } : { userId: user.id });
     const verdict = await smsCodesFor(context, phoneNumber).check(await oneTimeCodeDigest(context.config.refreshTokenSecret, phoneNumber, body.otp), Date.now());
+    // The last wrong guess and every one after it: the code is spent, a new one is needed.
+    if (verdict === "exhausted") throw new AuthError("otp-too-many-attempts");
     if (verdict !== "accepted" || user === null) throw new AuthError("invalid-otp");
     const settled = attempt.succeeded();
-    if (user.disabled) throw new AuthError("disabled-user");
+    checkAddressMaySignIn(context.config, user);
     // The code reached the phone: the number is proven (the first proof clears what
     // was set up before it, see db/address-proof.ts) and verified.
     const now = Date.now();
@@ -96,3 +101,6 @@ export const passwordlessSmsRoutes = new Hono<AppEnv>()
     }
     return c.json(await signInAnswer(context, proven, outcome));
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { sendBody as passwordlessSmsBody, verifyBody as smsOtpVerifyBody };

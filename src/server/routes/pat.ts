@@ -32,9 +32,11 @@ export const patRoutes = new Hono<AppEnv>()
   .post("/pat", async (c) => {
     const context = c.var.context;
     const { config, db, realm } = context;
+    // The body is checked before the bearer token, as Nhost's request validation does.
+    const body = await readJsonBody(c.req.raw, createBody);
+    if (!config.personalAccessTokensEnabled) throw new AuthError("disabled-endpoint");
     const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevation(context, claims, user);
-    const body = await readJsonBody(c.req.raw, createBody);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
     const now = Date.now();
@@ -84,6 +86,7 @@ export const patRoutes = new Hono<AppEnv>()
     const context = c.var.context;
     const { db, realm } = context;
     const body = await readJsonBody(c.req.raw, signInBody);
+    if (!context.config.personalAccessTokensEnabled) throw new AuthError("disabled-endpoint");
     // The account is unknown until the token is found: guesses count against the IP.
     const attempt = await reserveCredentialAttempt(context, null);
     if (!UUID_PATTERN.test(body.personalAccessToken)) throw new AuthError("invalid-pat");
@@ -102,3 +105,6 @@ export const patRoutes = new Hono<AppEnv>()
     await settled;
     return c.json({ session: await buildSession(context, user, session.issued) });
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { createBody as createPatBody, signInBody as signInPatBody };

@@ -32,8 +32,9 @@ function checkMayChange(user: UserWithRoles): void {
 export const phoneNumberRoutes = new Hono<AppEnv>()
   .post("/user/phone-number/change", async (c) => {
     const context = c.var.context;
-    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, changeBody);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevation(context, claims, user);
     checkMayChange(user);
     const phoneNumber = normalizeE164(body.newPhoneNumber);
@@ -44,8 +45,9 @@ export const phoneNumberRoutes = new Hono<AppEnv>()
 
   .post("/user/phone-number/change/verify", async (c) => {
     const context = c.var.context;
-    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, changeVerifyBody);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     await requireElevation(context, claims, user);
     checkMayChange(user);
     const phoneNumber = normalizeE164(body.newPhoneNumber);
@@ -57,9 +59,9 @@ export const phoneNumberRoutes = new Hono<AppEnv>()
 
   .post("/user/deanonymize/sms", auditSignUpFailure("deanonymize"), async (c) => {
     const context = c.var.context;
+    const body = await readJsonBody(c.req.raw, deanonymizeSmsBody);
     const { user } = await requireSessionUser(context, c.req.raw);
     noteSignInSubject(c, { userId: user.id });
-    const body = await readJsonBody(c.req.raw, deanonymizeSmsBody);
     if (user.disabled) throw new AuthError("disabled-user");
     if (!user.isAnonymous) throw new AuthError("user-not-anonymous");
     const phoneNumber = normalizeE164(body.phoneNumber);
@@ -69,3 +71,6 @@ export const phoneNumberRoutes = new Hono<AppEnv>()
     await stageSmsDeanonymization(context, user, phoneNumber, options.value, body.options?.metadata !== undefined);
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { changeBody as phoneNumberChangeBody, changeVerifyBody as phoneNumberChangeVerifyBody, deanonymizeSmsBody };

@@ -76,3 +76,6 @@ export const sessionRoutes = new Hono<AppEnv>()
     // The sign-in was audited where the code was issued (`GET /verify`).
     return c.json({ session: await buildSession(context, user, issued) } satisfies SessionPayload);
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { refreshBody, signOutBody, verifyBody as verifyTokenBody, exchangeBody as tokenExchangeBody };

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { boundedString } from "../lib/schema";
 import type { AppEnv } from "../context";
-import { revokeAllForUserStatement, revokeOtherFamiliesStatement } from "../db/refresh-tokens";
+import { revokeAllForUserStatement } from "../db/refresh-tokens";
 import { revokeAllPatsStatement } from "../db/personal-access-tokens";
 import { findUserById, updatePasswordStatement } from "../db/users";
 import { firstProofStatements } from "../db/address-proof";
@@ -61,15 +61,20 @@ export const userRoutes = new Hono<AppEnv>()
     await requireElevation(context, claims, user);
     if (user.disabled) throw new AuthError("disabled-user");
     if (user.isAnonymous) throw new AuthError("forbidden-anonymous");
-    // The signed-in change keeps the caller's session and ends all others, every
-    // PAT and every outstanding link: a password change is what a user does when
-    // they fear someone else is in.
+    // As the latest spec says, the change ends every session of the user, the
+    // caller's too, in the same batch as the new hash; the answer is "OK", so the
+    // app signs in again with the new password. We also end every PAT and every
+    // outstanding link (Nhost keeps PATs): a password change is what a user does
+    // when they fear someone else is in.
     await db.batch([
       updatePasswordStatement(db, realm.id, user.id, passwordHash, now),
-      revokeOtherFamiliesStatement(db, realm.id, user.id, claims.sid, now),
+      revokeAllForUserStatement(db, realm.id, user.id, now),
       revokeAllPatsStatement(db, realm.id, user.id, now),
       revokeLinkTicketsStatement(db, realm.id, user.id, now),
     ]);
     recordAudit(context, { type: "password-change", outcome: "success", userId: user.id, detail: { via: "signed-in" } });
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { changePasswordBody };

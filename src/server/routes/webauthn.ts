@@ -84,8 +84,9 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/elevate/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const { claims, user } = await requireSessionUser(context, c.req.raw);
+    // The body is checked before the bearer token, as Nhost's request validation does.
     const body = await readJsonBody(c.req.raw, assertionBody);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const elevation = await finishElevation(context, user, claims, body.credential);
     return c.json({ session: await buildSession(context, user, elevation.issued, elevation.claims) } satisfies SessionPayload);
   })
@@ -99,8 +100,8 @@ export const webauthnRoutes = new Hono<AppEnv>()
 
   .post("/user/webauthn/verify", async (c) => {
     const context = c.var.context;
-    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const body = await readJsonBody(c.req.raw, addVerifyBody);
+    const { claims, user } = await requireSessionUser(context, c.req.raw);
     const added = await finishAddingPasskey(context, user, claims, body.credential, body.nickname);
     recordAudit(context, { type: "factor-change", outcome: "success", userId: user.id, detail: { factor: "passkey", change: "added", passkeyId: added.id } });
     return c.json({ id: added.id, ...(added.nickname === null ? {} : { nickname: added.nickname }) });
@@ -121,3 +122,6 @@ export const webauthnRoutes = new Hono<AppEnv>()
     recordAudit(context, { type: "factor-change", outcome: "success", userId: claims.sub, detail: { factor: "passkey", change: "removed", passkeyId: c.req.param("id") } });
     return c.json("OK");
   });
+
+/** The request schemas, for the end-user OpenAPI document (routes/openapi.ts). */
+export { signUpBody as signUpWebauthnBody, signUpVerifyBody as signUpWebauthnVerifyBody, signInBody as signInWebauthnBody, assertionBody as webauthnAssertionBody, addVerifyBody as addPasskeyVerifyBody };

@@ -8,15 +8,19 @@ import type { RequestContext } from "../context";
 import { isUniqueViolation, USER_EMAIL_UNIQUE_INDEX } from "../db/unique-violation";
 import { findUserByEmail, findUserByPhone, insertUserStatements, type NewUser, type Statement, type UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
+import { emailPassesAccessControl } from "../lib/access-control";
+import { gravatarUrl } from "../lib/gravatar";
+import type { Config } from "../config";
 import { resolveSignUpOptions, type SignUpOptions } from "../lib/sign-up-options";
 import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-token";
 import { buildSession } from "../tokens/session";
+import { checkAddressMaySignIn } from "../tokens/may-sign-in";
 import { defaultRedirect, verificationMail } from "./mail/flows";
 import { deliverMail, sendInBackground } from "./mail/send";
 import { recordAudit } from "./audit";
 
 /** How an account came to be, as the audit log's `signup` entries say. */
-export type SignUpMethod = "email-password" | "passkey" | "anonymous" | "passwordless-email" | "passwordless-sms";
+export type SignUpMethod = "email-password" | "passkey" | "anonymous" | "passwordless-email" | "passwordless-sms" | "provider" | "idtoken";
 
 /**
  * A user to create in the request's realm (`passwordHash` hashed already, or
@@ -37,11 +41,26 @@ export interface AccountWrites {
 }
 
 /**
+ * Refuses a sign-up address the access-control lists do not let in, answered as
+ * Nhost does (as a wrong password, so the lists are not told).
+ */
+export function checkSignUpAddress(config: Config, email: string | null): void {
+  if (email !== null && !emailPassesAccessControl(config.accessControl, email)) {
+    throw new AuthError("invalid-email-password", undefined, { reason: "access-control lists" });
+  }
+}
+
+/**
  * Writes the account, its roles, `alsoWrite` (a passkey, say) and, with
  * `startSession`, its first session, in one batch: nothing is half-written. The
  * callers check that the address is free first; two concurrent sign-ups for it
  * both pass that check and the unique index settles the race: the loser gets
- * `email-already-in-use` rather than a 500. Any other failure is thrown as it is.
+ * `user-already-exists` (an admin, `email-already-in-use`) rather than a 500. Any
+ * other failure is thrown as it is.
+ *
+ * A self sign-up (`signUpMethod` set) also passes the access-control lists, is
+ * created disabled with DISABLE_NEW_USERS (not an anonymous one: Nhost never
+ * disables those), and gets its Gravatar as `avatarUrl`, stored as Nhost does.
  */
 export async function createAccount(
   context: RequestContext,
@@ -58,14 +77,22 @@ export async function createAccount(
   account: NewAccount,
   { startSession = false, alsoWrite = [], signUpMethod }: AccountWrites = {},
 ): Promise<{ user: UserWithRoles; session: IssuedRefreshToken | null }> {
-  const { db, realm } = context;
+  const { config, db, realm } = context;
   const { id = crypto.randomUUID(), createdAt = Date.now(), emailVerified = false, isAnonymous = false, ...rest } = account;
-  const inserted = insertUserStatements(db, { ...rest, id, realm: realm.id, emailVerified, isAnonymous, now: createdAt });
+  const selfSignUp = signUpMethod !== undefined && !isAnonymous;
+  if (selfSignUp) checkSignUpAddress(config, rest.email);
+  const selfDefaults = selfSignUp
+    ? {
+        disabled: rest.disabled ?? config.disableNewUsers,
+        avatarUrl: rest.avatarUrl ?? (rest.email === null ? "" : await gravatarUrl(config.gravatar, rest.email)),
+      }
+    : {};
+  const inserted = insertUserStatements(db, { ...rest, ...selfDefaults, id, realm: realm.id, emailVerified, isAnonymous, now: createdAt });
   const session = startSession ? await newSessionToken(context, id) : null;
   try {
     await db.batch([...inserted.statements, ...alsoWrite, ...(session === null ? [] : [session.statement])]);
   } catch (error) {
-    if (isUniqueViolation(error, USER_EMAIL_UNIQUE_INDEX)) throw new AuthError("email-already-in-use");
+    if (isUniqueViolation(error, USER_EMAIL_UNIQUE_INDEX)) throw new AuthError(signUpMethod === undefined ? "email-already-in-use" : "user-already-exists");
     throw error;
   }
   if (signUpMethod !== undefined) recordAudit(context, { type: "signup", outcome: "success", userId: id, detail: { method: signUpMethod } });
@@ -90,6 +117,12 @@ export async function signUp(
   }: { redirectTo: string | null; alsoWrite?: Statement[]; method: SignUpMethod; codeChallenge?: string | null },
 ): Promise<SessionPayload> {
   const { config } = context;
+  if (config.disableNewUsers) {
+    // As Nhost: the account is made, disabled, and the sign-up is told so; no
+    // session and no mail until an operator enables it.
+    await createAccount(context, account, { alsoWrite, signUpMethod: method });
+    throw new AuthError("disabled-user", undefined, { reason: "DISABLE_NEW_USERS" });
+  }
   if (config.requireVerifiedEmail) {
     const { user } = await createAccount(context, account, { alsoWrite, signUpMethod: method });
     const mail = await verificationMail(context, user, redirectTo ?? defaultRedirect(context), codeChallenge);
@@ -119,11 +152,12 @@ export async function findOrCreatePasswordlessUser(
 ): Promise<UserWithRoles> {
   const existing = await findByAddress(context, address);
   if (existing !== null) {
-    if (existing.disabled) throw new AuthError("disabled-user");
+    // No link or code for an account that could not use it.
+    checkAddressMaySignIn(context.config, existing);
     return existing;
   }
   // Answered only when errors are not concealed, as for any unknown address.
-  if (context.config.disableAutoSignup) throw new AuthError("invalid-request", "no account uses this address");
+  if (context.config.disableAutoSignup) throw new AuthError("invalid-request", undefined, { reason: "DISABLE_AUTO_SIGNUP: no account uses this address" });
   return createPasswordlessUser(context, address, options);
 }
 
@@ -152,8 +186,9 @@ async function createPasswordlessUser(
   const resolved = resolveSignUpOptions(options, config);
   if (!resolved.ok) throw new AuthError(resolved.code);
   const label = "email" in address ? address.email : address.phoneNumber;
+  let created: UserWithRoles;
   try {
-    const { user } = await createAccount(context, {
+    ({ user: created } = await createAccount(context, {
       email: "email" in address ? address.email : null,
       phoneNumber: "phoneNumber" in address ? address.phoneNumber : null,
       passwordHash: null,
@@ -162,12 +197,13 @@ async function createPasswordlessUser(
       defaultRole: resolved.value.defaultRole,
       roles: resolved.value.roles,
       metadata: resolved.value.metadata,
-    }, { signUpMethod: "email" in address ? "passwordless-email" : "passwordless-sms" });
-    return user;
+    }, { signUpMethod: "email" in address ? "passwordless-email" : "passwordless-sms" }));
   } catch (error) {
     // Two requests for the same new address: the second finds the first's account.
     const raced = await findByAddress(context, address);
     if (raced !== null) return raced;
     throw error;
   }
+  if (created.disabled) throw new AuthError("disabled-user", undefined, { reason: "DISABLE_NEW_USERS" });
+  return created;
 }

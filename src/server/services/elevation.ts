@@ -74,13 +74,15 @@ export async function sendElevationCode(context: RequestContext, user: UserWithR
   }
 }
 
-/** Checks an elevation code (`invalid-otp` for a wrong, expired or exhausted one). */
+/** Checks an elevation code (`invalid-otp` for a wrong or expired one, `otp-too-many-attempts` once its guesses are spent). */
 export async function checkElevationCode(context: RequestContext, user: UserWithRoles, channel: CodeChannel, otp: string): Promise<void> {
   checkMayElevate(user);
   const attempt = await reserveCredentialAttempt(context, { userId: user.id });
   const address = channel === "email" ? user.email : user.phoneNumber;
   if (address === null) throw new AuthError("invalid-otp");
   const verdict = await codesFor(context, channel, user.id).check(await digestOf(context, channel, user, otp), Date.now());
+  // The last wrong guess and every one after it: the code is spent, a new one is needed.
+  if (verdict === "exhausted") throw new AuthError("otp-too-many-attempts");
   if (verdict !== "accepted") throw new AuthError("invalid-otp");
   await attempt.succeeded();
 }

@@ -47,7 +47,7 @@ import type { ExtraClaims } from "../tokens/access-token";
 import { elevatedClaims, requireElevation } from "../tokens/elevation";
 import { checkMaySignIn, signInRefusal } from "../tokens/may-sign-in";
 import { newSessionToken, type IssuedRefreshToken } from "../tokens/refresh-token";
-import { signUp } from "./accounts";
+import { checkSignUpAddress, signUp } from "./accounts";
 
 // Base64url as browsers' `toJSON()` emits it (unpadded; padding tolerated).
 const base64url = (max: number) => boundedString(1, max).check(z.regex(/^[A-Za-z0-9_-]+={0,2}$/));
@@ -115,7 +115,7 @@ function answeredChallenge(clientDataJSON: string): string {
   } catch {
     // Falls through to the refusal below.
   }
-  throw new AuthError("invalid-request", "clientDataJSON is not readable");
+  throw new AuthError("invalid-request", undefined, { reason: "clientDataJSON is not readable" });
 }
 
 async function storeChallenge(
@@ -146,7 +146,7 @@ async function takeChallenge(context: RequestContext, challenge: string, ceremon
     ...(userId === undefined ? {} : { userId }),
     now: Date.now(),
   });
-  if (consumed === null) throw new AuthError("invalid-request", "unknown, used or expired challenge");
+  if (consumed === null) throw new AuthError("invalid-request", undefined, { reason: "unknown, used or expired challenge" });
   return consumed;
 }
 
@@ -186,9 +186,9 @@ async function verifyNewCredential(
       requireUserVerification: false,
     });
   } catch (error) {
-    throw new AuthError("invalid-request", "passkey registration refused", { reason: reason(error) });
+    throw new AuthError("invalid-request", undefined, { reason: `passkey registration refused: ${reason(error)}` });
   }
-  if (!verification.verified) throw new AuthError("invalid-request", "passkey registration refused");
+  if (!verification.verified) throw new AuthError("invalid-request", undefined, { reason: "passkey registration refused" });
   const info = verification.registrationInfo;
   const transports = (credential.response.transports ?? []).filter((t) => KNOWN_TRANSPORTS.includes(t));
   return {
@@ -225,7 +225,7 @@ async function verifyAssertion(
   const publicKey = isoBase64URL.toBuffer(stored.publicKey);
   if (decodeCredentialPublicKey(publicKey).get(cose.COSEKEYS.kty) === cose.COSEKTY.EC2) {
     if (!isCanonicalEcdsaDer(isoBase64URL.toBuffer(credential.response.signature))) {
-      throw new AuthError("invalid-request", "passkey assertion refused: signature is not canonical DER");
+      throw new AuthError("invalid-request", undefined, { reason: "passkey assertion refused: signature is not canonical DER" });
     }
   }
   let verification;
@@ -237,9 +237,9 @@ async function verifyAssertion(
       requireUserVerification: false,
     });
   } catch (error) {
-    throw new AuthError("invalid-request", "passkey assertion refused", { reason: reason(error) });
+    throw new AuthError("invalid-request", undefined, { reason: `passkey assertion refused: ${reason(error)}` });
   }
-  if (!verification.verified) throw new AuthError("invalid-request", "passkey assertion refused");
+  if (!verification.verified) throw new AuthError("invalid-request", undefined, { reason: "passkey assertion refused" });
   return verification.authenticationInfo.newCounter;
 }
 
@@ -252,7 +252,7 @@ async function verifyAssertion(
 async function sessionAfterAssertion(context: RequestContext, stored: WebauthnCredentialRow, newCounter: number, userId: string) {
   const session = await newSessionToken(context, userId);
   const recorded = await recordAssertionWithSession(context.db, context.realm.id, { id: stored.id, newCounter, now: Date.now(), session: session.row });
-  if (!recorded) throw new AuthError("invalid-request", "passkey assertion refused: counter did not increase");
+  if (!recorded) throw new AuthError("invalid-request", undefined, { reason: "passkey assertion refused: counter did not increase" });
   return session;
 }
 
@@ -262,10 +262,10 @@ async function credentialFor(
   credential: PasskeyAssertion,
   expectedUserId: string | null,
 ): Promise<WebauthnCredentialRow> {
-  if (credential.id !== credential.rawId) throw new AuthError("invalid-request", "id and rawId differ");
+  if (credential.id !== credential.rawId) throw new AuthError("invalid-request", undefined, { reason: "id and rawId differ" });
   const stored = await findCredential(context.db, context.realm.id, credential.id);
-  if (stored === null) throw new AuthError("invalid-request", "unknown credential");
-  if (expectedUserId !== null && stored.userId !== expectedUserId) throw new AuthError("invalid-request", "unknown credential");
+  if (stored === null) throw new AuthError("invalid-request", undefined, { reason: "unknown credential" });
+  if (expectedUserId !== null && stored.userId !== expectedUserId) throw new AuthError("invalid-request", undefined, { reason: "unknown credential" });
   // A discoverable credential returns the user handle we set at registration (the user id).
   const handle = credential.response.userHandle;
   if (handle !== undefined && handle !== null && handle !== "") {
@@ -275,7 +275,7 @@ async function credentialFor(
     } catch {
       handleText = null;
     }
-    if (handleText !== stored.userId) throw new AuthError("invalid-request", "user handle does not match the credential");
+    if (handleText !== stored.userId) throw new AuthError("invalid-request", undefined, { reason: "user handle does not match the credential" });
   }
   return stored;
 }
@@ -355,7 +355,7 @@ async function refusingKnownKey<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    if (isUniqueViolation(error, CREDENTIAL_ID_COLUMN)) throw new AuthError("invalid-request", "this security key is already registered");
+    if (isUniqueViolation(error, CREDENTIAL_ID_COLUMN)) throw new AuthError("invalid-request", undefined, { reason: "this security key is already registered" });
     throw error;
   }
 }
@@ -375,7 +375,8 @@ export async function startPasskeySignUp(
   if (config.signupDisabled) throw new AuthError("signup-disabled");
   const resolved = resolveSignUpOptions(options, config);
   if (!resolved.ok) throw new AuthError(resolved.code);
-  if ((await findUserByEmail(db, realm.id, email)) !== null) throw new AuthError("email-already-in-use");
+  checkSignUpAddress(config, email);
+  if ((await findUserByEmail(db, realm.id, email)) !== null) throw new AuthError("user-already-exists");
   const userId = crypto.randomUUID();
   const creation = await registrationOptions(context, { id: userId, name: email, displayName: resolved.value.displayName ?? email }, []);
   const payload: SignUpPayload = { email, userId, options: options ?? null };
@@ -400,11 +401,11 @@ export async function finishPasskeySignUp(
   const challenge = answeredChallenge(credential.response.clientDataJSON);
   const consumed = await takeChallenge(context, challenge, "signup");
   const payload = JSON.parse(consumed.payload ?? "null") as SignUpPayload | null;
-  if (payload === null) throw new AuthError("invalid-request", "unknown, used or expired challenge");
+  if (payload === null) throw new AuthError("invalid-request", undefined, { reason: "unknown, used or expired challenge" });
   const resolved = resolveSignUpOptions(options ?? payload.options ?? undefined, config);
   if (!resolved.ok) throw new AuthError(resolved.code);
   const stored = await verifyNewCredential(context, credential, challenge, payload.userId, nickname);
-  if ((await findUserByEmail(db, realm.id, payload.email)) !== null) throw new AuthError("email-already-in-use");
+  if ((await findUserByEmail(db, realm.id, payload.email)) !== null) throw new AuthError("user-already-exists");
   await limitSignUp(context);
 
   const account = {
@@ -435,7 +436,7 @@ export async function startPasskeySignIn(context: RequestContext, email: string 
   const user = email === undefined ? null : await findUserByEmail(db, realm.id, email);
   // Always the second query, so an unknown email costs the same round trips.
   const credentials = await listCredentialsOfUser(db, realm.id, user?.id ?? "");
-  const concealed = context.config.concealErrors && email !== undefined;
+  const concealed = context.config.enumerationProtection && email !== undefined;
   if (user !== null && !concealed) checkMaySignIn(context.config, user);
   const showsKeys = user !== null && credentials.length > 0 && signInRefusal(context.config, user) === null;
   const allow = showsKeys ? excludeList(credentials) : concealed ? await standInCredentials(context, email!) : [];
@@ -474,7 +475,7 @@ export function finishPasskeySignIn(context: RequestContext, credential: Passkey
   const { db, realm } = context;
   return sessionFromAssertion(context, credential, "signin", null, async (stored) => {
     const user = await findUserById(db, realm.id, stored.userId);
-    if (user === null) throw new AuthError("invalid-request", "unknown credential");
+    if (user === null) throw new AuthError("invalid-request", undefined, { reason: "unknown credential" });
     return user;
   });
 }
@@ -485,7 +486,7 @@ export async function startElevation(context: RequestContext, user: UserWithRole
   requireRegularUser(user);
   checkMaySignIn(context.config, user);
   const allow = await listCredentialsOfUser(db, realm.id, user.id);
-  if (allow.length === 0) throw new AuthError("invalid-request", "the user has no security key");
+  if (allow.length === 0) throw new AuthError("invalid-request", undefined, { reason: "the user has no security key" });
   const request = await requestOptions(context, excludeList(allow));
   await storeChallenge(context, request.challenge, "elevate", user.id);
   return request;

@@ -60,6 +60,7 @@ export async function confirmPhoneNumberChange(context: RequestContext, user: Us
   const { db, realm } = context;
   const attempt = await reserveCredentialAttempt(context, { userId: user.id });
   const verdict = await changeCodesFor(context, user.id).check(await changeDigest(context, user.id, phoneNumber, otp), Date.now());
+  if (verdict === "exhausted") throw new AuthError("otp-too-many-attempts");
   if (verdict !== "accepted") throw new AuthError("invalid-otp");
   await attempt.succeeded();
   try {

@@ -57,12 +57,12 @@ export async function exchangeAuthorizationCode(
 ): Promise<{ user: UserWithRoles; issued: IssuedRefreshToken }> {
   const { db, realm, config } = context;
   const row = await consumeTicketRow(db, realm.id, { ticketHash: await sha256Hex(code), purpose: PURPOSE, now: Date.now() });
-  if (row === null) throw new AuthError("invalid-request", "invalid or expired authorization code", { reason: "unknown, used or expired code" });
+  if (row === null) throw new AuthError("invalid-request", undefined, { reason: "unknown, used or expired authorization code" });
   if (row.codeChallenge === null || !(await verifierMatches(row.codeChallenge, codeVerifier))) {
-    throw new AuthError("invalid-request", "the code verifier does not match", { reason: "PKCE verifier mismatch" });
+    throw new AuthError("invalid-request", undefined, { reason: "PKCE verifier mismatch" });
   }
   const user = await findUserById(db, realm.id, row.userId);
-  if (user === null) throw new AuthError("invalid-request", "invalid or expired authorization code", { reason: "the code's user is gone" });
+  if (user === null) throw new AuthError("invalid-request", undefined, { reason: "the authorization code's user is gone" });
   checkMaySignIn(config, user);
   const session = await newSessionToken(context, user.id);
   await db.batch([session.statement]);

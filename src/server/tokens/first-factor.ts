@@ -8,6 +8,7 @@ import type { Session } from "../../shared/api";
 import type { RequestContext } from "../context";
 import type { Statement, UserWithRoles } from "../db/users";
 import { newSessionToken, type IssuedRefreshToken } from "./refresh-token";
+import { checkAddressMaySignIn } from "./may-sign-in";
 import { buildSession } from "./session";
 import { newTicket } from "./tickets";
 import { newAuthorizationCode } from "./authorization-code";
@@ -18,6 +19,9 @@ export type FirstFactorOutcome =
   | { kind: "mfa"; statement: Statement; ticket: string };
 
 export async function afterFirstFactor(context: RequestContext, user: UserWithRoles): Promise<FirstFactorOutcome> {
+  // Every first factor ends here: the access-control lists and a disabled account
+  // are checked once more, so no route can forget them.
+  checkAddressMaySignIn(context.config, user);
   if (user.activeMfaType === "totp") {
     const { ticket, statement } = await newTicket(context, "mfaTotp", user.id, context.config.mfaTicketTtlSeconds);
     return { kind: "mfa", statement, ticket };

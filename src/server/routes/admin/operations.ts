@@ -5,7 +5,7 @@
  * document is built from the list in routes/admin/openapi.ts.
  */
 import type * as z from "zod/mini";
-import { toJSONSchema } from "zod/v4/core";
+import { jsonRequestBody, parametersOf, type JsonSchema } from "../../lib/openapi";
 import { EDGEAUTH_VERSION } from "../../version";
 import type { AdminScope } from "./access";
 
@@ -28,14 +28,6 @@ export interface AdminOperation {
   query?: z.ZodMiniType;
   /** The success status and what it answers. */
   response: { status: number; description: string };
-}
-
-type JsonSchema = Record<string, unknown>;
-
-// Request schemas describe what a client may send: optional fields with defaults are optional.
-function requestSchema(schema: z.ZodMiniType): JsonSchema {
-  const { $schema: _dialect, ...rest } = toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
-  return rest;
 }
 
 const ERROR_RESPONSE = {
@@ -64,30 +56,14 @@ function accessNote(access: AdminAccess): string {
 }
 
 function describe(operation: AdminOperation): JsonSchema {
-  const pathParameters = [...operation.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
-    name: match[1],
-    in: "path",
-    required: true,
-    schema: { type: "string" },
-  }));
-  const queryParameters =
-    operation.query === undefined
-      ? []
-      : Object.entries((requestSchema(operation.query).properties ?? {}) as Record<string, JsonSchema>).map(([name, schema]) => ({
-          name,
-          in: "query",
-          required: ((requestSchema(operation.query!).required ?? []) as string[]).includes(name),
-          schema,
-        }));
+  const parameters = parametersOf(operation.path, operation.query);
   return {
     summary: operation.summary,
     description: accessNote(operation.access),
     "x-edgeauth-access": operation.access,
     security: [{ adminSecret: [] }, { bearer: [] }],
-    ...(pathParameters.length + queryParameters.length > 0 ? { parameters: [...pathParameters, ...queryParameters] } : {}),
-    ...(operation.body === undefined
-      ? {}
-      : { requestBody: { required: true, content: { "application/json": { schema: requestSchema(operation.body) } } } }),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(operation.body === undefined ? {} : { requestBody: jsonRequestBody(operation.body, true) }),
     responses: {
       [String(operation.response.status)]: { description: operation.response.description },
       default: ERROR_RESPONSE,

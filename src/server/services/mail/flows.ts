@@ -47,7 +47,7 @@ export function runMailFlow(
   context: RequestContext,
   kind: string,
   work: () => Promise<OutgoingMail | null>,
-  conceal = context.config.concealErrors,
+  conceal = context.config.enumerationProtection,
 ): Promise<void> {
   return runConcealable(context, { conceal, label: `mail flow "${kind}"` }, work, async (mail) => {
     if (mail !== null) await deliverMail(context, mail);
