@@ -585,7 +585,7 @@ describe("phone-number change", () => {
     const { token } = await signedUp();
     const refused = await request("/user/phone-number/change", { token, body: { newPhoneNumber: taken } });
     expect(refused.status).toBe(409);
-    expect(refused.json.error).toBe("phone-number-already-in-use");
+    expect(refused.json.error).toBe("user-already-exists");
 
     // Taken between the code and its verification.
     const other = await signedUp();
@@ -595,7 +595,7 @@ describe("phone-number change", () => {
     await env.DB.prepare("UPDATE users SET phone_number = ? WHERE id = ?").bind(contested, (await signedUp()).userId).run();
     const raced = await request("/user/phone-number/change/verify", { token: other.token, body: { newPhoneNumber: contested, otp } });
     expect(raced.status).toBe(409);
-    expect(raced.json.error).toBe("phone-number-already-in-use");
+    expect(raced.json.error).toBe("user-already-exists");
   });
 
   it("is elevated for a user with TOTP; anonymous users and bad numbers are refused; no extra fields", async () => {
@@ -645,9 +645,9 @@ describe("SMS deanonymization", () => {
     const taken = uniquePhone();
     await request("/signin/passwordless/sms", { body: { phoneNumber: taken } });
     await waitForMessage(taken, "sms");
-    expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: taken } })).json.error).toBe("phone-number-already-in-use");
+    expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: taken } })).json.error).toBe("user-already-exists");
     // A refused sign-up is audited.
-    const refusals = await env.DB.prepare("SELECT detail FROM audit_events WHERE type = 'signup' AND outcome = 'failure' AND detail LIKE '%deanonymize%phone-number-already-in-use%'").all();
+    const refusals = await env.DB.prepare("SELECT detail FROM audit_events WHERE type = 'signup' AND outcome = 'failure' AND detail LIKE '%deanonymize%user-already-exists%'").all();
     expect(refusals.results.length).toBeGreaterThan(0);
     expect((await request("/user/deanonymize/sms", { token: anonymousToken, body: { phoneNumber: uniquePhone(), options: { defaultRole: "admin" } } })).json.error).toBe("role-not-allowed");
   });

@@ -28,10 +28,10 @@ function changeDigest(context: RequestContext, userId: string, phoneNumber: stri
   return oneTimeCodeDigest(context.config.refreshTokenSecret, `phone-change:${userId}:${phoneNumber}`, code);
 }
 
-/** `phone-number-already-in-use` when another account of the realm has the number. */
+/** `user-already-exists` (Nhost's code for a taken number) when another account of the realm has the number. */
 async function checkNumberFree(context: RequestContext, userId: string, phoneNumber: string): Promise<void> {
   const holder = await findUserByPhone(context.db, context.realm.id, phoneNumber);
-  if (holder !== null && holder.id !== userId) throw new AuthError("phone-number-already-in-use");
+  if (holder !== null && holder.id !== userId) throw new AuthError("user-already-exists");
 }
 
 /** Texts a code to `phoneNumber`, after the response (the message carries the code and is never logged). */
@@ -67,7 +67,7 @@ export async function confirmPhoneNumberChange(context: RequestContext, user: Us
     await db.batch([setPhoneNumberStatement(db, realm.id, user.id, phoneNumber, true, Date.now())]);
   } catch (error) {
     // Taken by another account since the code was sent.
-    if (isUniqueViolation(error, PHONE_UNIQUE_COLUMN)) throw new AuthError("phone-number-already-in-use");
+    if (isUniqueViolation(error, PHONE_UNIQUE_COLUMN)) throw new AuthError("user-already-exists");
     throw error;
   }
 }
@@ -122,7 +122,7 @@ export async function stageSmsDeanonymization(
       }),
     ]);
   } catch (error) {
-    if (isUniqueViolation(error, PHONE_UNIQUE_COLUMN)) throw new AuthError("phone-number-already-in-use");
+    if (isUniqueViolation(error, PHONE_UNIQUE_COLUMN)) throw new AuthError("user-already-exists");
     throw error;
   }
   // The sign-in code store: `/signin/passwordless/sms/otp` redeems it.
