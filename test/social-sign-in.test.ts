@@ -354,6 +354,25 @@ describe("ID tokens (POST /signin/idtoken, /signup/idtoken, /link/idtoken)", () 
     expect((await api("/signin/idtoken", { body: { provider: "apple", idToken: token, nonce: "another" } })).status).toBe(400);
   });
 
+  it("under DISABLE_AUTO_SIGNUP an ID-token sign-in makes no account; /signup/idtoken does, and then sign-in works", async () => {
+    const realm = `social-no-auto-${crypto.randomUUID().slice(0, 8)}`;
+    await env.DB.prepare("INSERT INTO realms (id, created_at, settings) VALUES (?, ?, ?)")
+      .bind(realm, Date.now(), JSON.stringify({ DISABLE_AUTO_SIGNUP: "true" }))
+      .run();
+    const sub = uniqueLogin("no-auto");
+    const refused = await api(`/realms/${realm}/signin/idtoken`, { body: { provider: "google", idToken: await googleToken(sub) } });
+    expect(refused.status, refused.text).toBe(401);
+    expect(refused.json.error).toBe("invalid-email-password");
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE realm = ?").bind(realm).first<{ n: number }>();
+    expect(count!.n).toBe(0);
+
+    const signedUp = await api(`/realms/${realm}/signup/idtoken`, { body: { provider: "google", idToken: await googleToken(sub) } });
+    expect(signedUp.status, signedUp.text).toBe(200);
+    const signedIn = await api(`/realms/${realm}/signin/idtoken`, { body: { provider: "google", idToken: await googleToken(sub) } });
+    expect(signedIn.status, signedIn.text).toBe(200);
+    expect(signedIn.json.session.user.id).toBe(signedUp.json.session.user.id);
+  });
+
   it("signs up once with /signup/idtoken; a second sign-up is user-already-exists", async () => {
     const sub = uniqueLogin("sup");
     const first = await api("/signup/idtoken", { body: { provider: "google", idToken: await googleToken(sub), options: { displayName: "Signed Up" } } });

@@ -44,3 +44,30 @@ export async function constantTimeEqualStrings(a: string, b: string): Promise<bo
   ]);
   return constantTimeEqual(new Uint8Array(digestA), new Uint8Array(digestB));
 }
+
+// Derived once per secret, label and isolate.
+const aesKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * An AES-GCM-256 key derived with HKDF-SHA-256 from a server secret under its own
+ * `label`, so one secret yields independent keys for independent uses (TOTP
+ * secrets, provider tokens) and none of them is the secret itself.
+ */
+export function aesKeyFromSecret(secret: string, label: string): Promise<CryptoKey> {
+  const cacheKey = `${label}\u0000${secret}`;
+  let key = aesKeys.get(cacheKey);
+  if (key === undefined) {
+    key = (async () => {
+      const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
+      return crypto.subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(label) },
+        material,
+        { name: "AES-GCM", length: 256 },
+        false,
+        ["encrypt", "decrypt"],
+      );
+    })();
+    aesKeys.set(cacheKey, key);
+  }
+  return key;
+}

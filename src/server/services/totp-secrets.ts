@@ -5,27 +5,15 @@
  * Stored as `v1.<iv base64>.<ciphertext base64>`.
  */
 import type { Config } from "../config";
+import { aesKeyFromSecret } from "../lib/crypto";
 import { fromBase64, toBase64 } from "../lib/encoding";
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+/** The HKDF label of this key: changing it makes every stored value unreadable. */
+const KEY_LABEL = "edgeauth totp secret v1";
 
 function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (key === undefined) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("edgeauth totp secret v1") },
-        material,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
-    })();
-    keys.set(secret, key);
-  }
-  return key;
+  return aesKeyFromSecret(secret, KEY_LABEL);
 }
 
 export async function encryptTotpSecret(config: Config, secret: Uint8Array, userId: string): Promise<string> {

@@ -8,27 +8,15 @@
  */
 import type { ProviderSession } from "../../../shared/api";
 import type { Config } from "../../config";
+import { aesKeyFromSecret } from "../../lib/crypto";
 import { fromBase64, toBase64 } from "../../lib/encoding";
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+/** The HKDF label of this key: changing it makes every stored value unreadable. */
+const KEY_LABEL = "edgeauth provider tokens v1";
 
 function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (key === undefined) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("edgeauth provider tokens v1") },
-        material,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
-    })();
-    keys.set(secret, key);
-  }
-  return key;
+  return aesKeyFromSecret(secret, KEY_LABEL);
 }
 
 function boundTo(owner: { realm: string; userId: string; provider: string }): Uint8Array {

@@ -7,7 +7,8 @@
  *   provider asserts the address verified AND the account's address is verified;
  *   otherwise `user-already-exists`: never a silent merge, which would hand an
  *   account to whoever registers its address at some provider;
- * - otherwise a new account, unless sign-up is off;
+ * - otherwise a new account, unless sign-up is off (or, for a sign-in,
+ *   DISABLE_AUTO_SIGNUP is on);
  * - `link` (the `connect` parameter, `/link/idtoken`) links to the signed-in
  *   user, and refuses an identity linked to someone else
  *   (`provider-account-already-linked`).
@@ -71,6 +72,10 @@ export async function userForIdentity(
     return { user: sameEmail, created: false };
   }
 
+  // A sign-in makes no account under DISABLE_AUTO_SIGNUP: as for an unknown address.
+  if (intent.flow === "signin" && config.disableAutoSignup) {
+    throw new AuthError("invalid-email-password", undefined, { reason: `DISABLE_AUTO_SIGNUP: no account for this ${provider} identity` });
+  }
   if (config.signupDisabled) throw new AuthError("signup-disabled");
   await limitSignUp(context);
   const { options } = intent;
