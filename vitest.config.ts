@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { GITHUB_CLIENT, GOOGLE_MOBILE_CLIENT_ID, OIDC_CLIENTS } from "./test/global-setup/social-fixtures";
+import { GITHUB_CLIENT, GOOGLE_MOBILE_CLIENT_ID, OIDC_CLIENTS } from "./test/global-setup/social-fixtures.ts";
 
 /** Secrets for the test Worker only; production ones come from `wrangler secret put`. */
 export const TEST_SECRETS = {
