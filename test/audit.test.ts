@@ -17,7 +17,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { recordAudit } from "../src/server/services/audit";
 import { purgeExpiredRows } from "../src/server/db/purge";
-import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, createAdminApiKey, uniqueEmail } from "./helpers";
+import { ADMIN_SECRET, GOOD_PASSWORD, appFetch, createAdminApiKey, uniqueEmail, withClockHeld } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -207,10 +207,9 @@ describe("what the end-user API records", () => {
     const { email, session } = await signUpIn(realm);
     const generated = await call(`/realms/${realm}/mfa/totp/generate`, { token: session.accessToken });
     const { totpSecret } = generated.json;
-    const on = await call(`/realms/${realm}/user/mfa`, {
-      token: session.accessToken,
-      body: { code: await codeFor(totpSecret, Date.now() - 30_000), activeMfaType: "totp" },
-    });
+    const on = await withClockHeld(async () =>
+      call(`/realms/${realm}/user/mfa`, { token: session.accessToken, body: { code: await codeFor(totpSecret, Date.now() - 30_000), activeMfaType: "totp" } }),
+    );
     expect(on.status, JSON.stringify(on.json)).toBe(200);
     const first = await call(`/realms/${realm}/signin/email-password`, { body: { email, password: GOOD_PASSWORD } });
     expect(first.json.mfa.ticket).toMatch(/^mfaTotp:/);

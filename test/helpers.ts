@@ -1,5 +1,6 @@
 /** Shared helpers for tests that drive the Worker through its own fetch. */
 import { exports } from "cloudflare:workers";
+import { vi } from "vitest";
 import type { Session } from "../src/shared/api";
 import { app } from "../src/server/app";
 
@@ -91,4 +92,20 @@ export async function createAdminApiKey(realm: string, scopes: string[]): Promis
   });
   if (response.status !== 201) throw new Error(`creating an admin API key failed: ${response.status} ${response.text}`);
   return { key: response.json.key as string, id: response.json.id as string };
+}
+
+/**
+ * Runs `work` with `Date` held still, for the Worker as for the test (they share
+ * the isolate). For a TOTP code of the previous step: on a loaded machine a
+ * request can cross into the next step, where that code is two steps old and out
+ * of the one-step window.
+ */
+export async function withClockHeld<T>(work: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now());
+  try {
+    return await work();
+  } finally {
+    vi.useRealTimers();
+  }
 }

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
-import { api, signIn, signUp, uniqueEmail, workerFetch } from "./helpers";
+import { api, signIn, signUp, uniqueEmail, withClockHeld, workerFetch } from "./helpers";
 
 afterEach(() => vi.useRealTimers());
 
@@ -39,10 +39,9 @@ async function userWithTotp() {
   expect(generated.status, generated.text).toBe(200);
   const { totpSecret, imageUrl } = generated.json;
   // Activate with the code of the previous step, so the current one stays unused for the test.
-  const activated = await api("/user/mfa", {
-    token: session.accessToken,
-    body: { code: await codeFor(totpSecret, Date.now() - 30_000), activeMfaType: "totp" },
-  });
+  const activated = await withClockHeld(async () =>
+    api("/user/mfa", { token: session.accessToken, body: { code: await codeFor(totpSecret, Date.now() - 30_000), activeMfaType: "totp" } }),
+  );
   expect(activated.status, activated.text).toBe(200);
   return { email, session, totpSecret, imageUrl };
 }

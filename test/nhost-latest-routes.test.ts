@@ -18,7 +18,7 @@ import { AUTHORIZATION_CODE_TTL_SECONDS } from "../src/server/tokens/authorizati
 import { EMAIL_OTP_TTL_SECONDS_DEFAULT } from "../src/server/config";
 import { s256Challenge } from "../src/server/lib/pkce";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
-import { api, appFetch, GOOD_PASSWORD, uniqueEmail } from "./helpers";
+import { api, appFetch, GOOD_PASSWORD, uniqueEmail, withClockHeld } from "./helpers";
 import { SoftwareAuthenticator } from "./support/software-authenticator";
 
 const REDIRECT_TO = "https://app.example.com/auth/callback";
@@ -416,7 +416,9 @@ async function userWithTotp() {
   const generated = await request("/mfa/totp/generate", { token: user.token });
   expect(generated.status).toBe(200);
   const { totpSecret } = generated.json;
-  const activated = await request("/user/mfa", { token: user.token, body: { code: await totpCode(totpSecret, Date.now() - 30_000), activeMfaType: "totp" } });
+  const activated = await withClockHeld(async () =>
+    request("/user/mfa", { token: user.token, body: { code: await totpCode(totpSecret, Date.now() - 30_000), activeMfaType: "totp" } }),
+  );
   expect(activated.status).toBe(200);
   await env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.userId).run();
   return { ...user, totpSecret };
