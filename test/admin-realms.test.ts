@@ -122,6 +122,30 @@ describe("changing realms", () => {
     expect((await admin(`/admin/realms/${id}`)).json).toMatchObject({ displayName: "", settings: { PASSWORD_MIN_LENGTH: "12" } });
   });
 
+  it("a provider's client secret is stored but every answer masks it; the mask cannot be written back", async () => {
+    const secret = "github-client-secret-0123456789";
+    const provider = { PROVIDER_GITHUB_ENABLED: "true", PROVIDER_GITHUB_CLIENT_ID: "Iv1.realm-app", PROVIDER_GITHUB_CLIENT_SECRET: secret };
+    const id = uniqueRealmId("masked");
+    const created = await admin("/admin/realms", "POST", { id, settings: provider });
+    expect(created.status, created.text).toBe(201);
+    const masked = { ...provider, PROVIDER_GITHUB_CLIENT_SECRET: "********" };
+    expect(created.json.settings).toEqual(masked);
+    expect((await admin(`/admin/realms/${id}`)).json.settings).toEqual(masked);
+    const listed = (await admin("/admin/realms")).json.realms.find((realm: { id: string }) => realm.id === id);
+    expect(listed.settings).toEqual(masked);
+    for (const answer of [created, await admin(`/admin/realms/${id}`), await admin("/admin/realms")]) expect(answer.text).not.toContain(secret);
+
+    // Sending the read settings back would store the mask as the secret: refused, nothing changes.
+    const roundTrip = await admin(`/admin/realms/${id}`, "PATCH", { settings: masked });
+    expect(roundTrip.status).toBe(400);
+    expect(roundTrip.json.error.code).toBe("invalid-realm-settings");
+    expect(roundTrip.json.error.message).toContain("PROVIDER_GITHUB_CLIENT_SECRET");
+    // Leaving it out keeps it.
+    expect((await admin(`/admin/realms/${id}`, "PATCH", { displayName: "Masked", settings: { PROVIDER_GITHUB_CLIENT_ID: "Iv1.other" } })).status).toBe(200);
+    const row = await env.DB.prepare("SELECT settings FROM realms WHERE id = ?").bind(id).first<{ settings: string }>();
+    expect(JSON.parse(row!.settings)).toMatchObject({ PROVIDER_GITHUB_CLIENT_SECRET: secret, PROVIDER_GITHUB_CLIENT_ID: "Iv1.other" });
+  });
+
   it("the default realm's settings are [vars]: PATCH of them is 400; its name may change", async () => {
     const response = await admin("/admin/realms/default", "PATCH", { settings: { SIGNUP_DISABLED: "true" } });
     expect(response.status).toBe(400);

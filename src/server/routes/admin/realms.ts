@@ -38,16 +38,31 @@ export const updateRealmBody = z.object({
   settings: z.optional(z.record(z.string(), z.nullable(settingValue))),
 });
 
+/**
+ * What a realm's secret settings (a provider's `PROVIDER_<NAME>_CLIENT_SECRET`)
+ * read as: any key of the realm may read the realm, whatever its scopes, so the
+ * value never leaves; that it is set does.
+ */
+export const MASKED_SETTING_VALUE = "********";
+const SECRET_REALM_SETTING = /_CLIENT_SECRET$/;
+
+function shownSettings(settings: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([name, value]) => [name, SECRET_REALM_SETTING.test(name) ? MASKED_SETTING_VALUE : value]));
+}
+
 function describeRealm(realm: RealmRecord) {
-  return { id: realm.id, displayName: realm.displayName, settings: realm.settings, createdAt: new Date(realm.createdAt).toISOString() };
+  return { id: realm.id, displayName: realm.displayName, settings: shownSettings(realm.settings), createdAt: new Date(realm.createdAt).toISOString() };
 }
 
 function checkSettings(env: Env, settings: Record<string, string>): void {
+  // A read-modify-write of the masked answer would store the mask as the secret.
+  const masked = Object.keys(settings).filter((name) => SECRET_REALM_SETTING.test(name) && settings[name] === MASKED_SETTING_VALUE);
+  if (masked.length > 0) throw new AuthError("invalid-realm-settings", `${masked.join(", ")}: send the secret itself, or leave the setting out to keep it`);
   const checked = validateRealmSettings(env, settings);
   if (!checked.ok) throw new AuthError("invalid-realm-settings", checked.problem);
 }
 
-/** Reading one realm: the admin secret, or any key of that realm (its settings hold no secret). */
+/** Reading one realm: the admin secret, or any key of that realm (secret settings are masked). */
 const requireKeyOfRealm: MiddlewareHandler<AppEnv> = async (c, next) => {
   const admin = c.var.admin;
   if (admin?.type === "admin-key" && admin.realm !== c.var.context.realm.id) {
