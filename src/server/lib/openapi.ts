@@ -9,6 +9,19 @@ import { toJSONSchema } from "zod/v4/core";
 
 export type JsonSchema = Record<string, unknown>;
 
+/** OpenAPI's `paths` object: each operation's description under its path and method. */
+export function pathsOf<Operation extends { path: string; method: string }>(
+  operations: readonly Operation[],
+  describe: (operation: Operation) => JsonSchema,
+): Record<string, Record<string, JsonSchema>> {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const operation of operations) {
+    paths[operation.path] ??= {};
+    paths[operation.path]![operation.method] = describe(operation);
+  }
+  return paths;
+}
+
 /**
  * The JSON Schema (2020-12, OpenAPI 3.1's dialect) of what a client may send:
  * `io: "input"`, so fields with defaults are optional; refinements zod cannot

@@ -6,7 +6,7 @@
  */
 import * as z from "zod/mini";
 import { constantTimeEqual } from "./crypto";
-import { toBase64 } from "./encoding";
+import { toBase64Url } from "./encoding";
 
 /** An S256 challenge: base64url of a SHA-256, 43 characters, no padding (RFC 7636 §4.2). */
 export const CODE_CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -18,10 +18,6 @@ export const codeChallengeSchema = z.string().check(z.regex(CODE_CHALLENGE_PATTE
 export const codeVerifierSchema = z.string().check(z.regex(/^[A-Za-z0-9._~-]{43,128}$/, "must be 43 to 128 unreserved characters"));
 
 const encoder = new TextEncoder();
-
-function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /** `BASE64URL(SHA256(ASCII(verifier)))`, RFC 7636 §4.2. */
 export async function s256Challenge(verifier: string): Promise<string> {

@@ -153,7 +153,7 @@ export const emailRoutes = new Hono<AppEnv>()
     if (user === null) return fail("invalid-ticket");
     knownUserId = user.id;
     // The link proves the address, so only the access-control lists and a disabled account stop it.
-    const refusal = signInRefusal({ ...context.config, requireVerifiedEmail: false }, user);
+    const refusal = signInRefusal(context.config, user, { addressProven: true });
     if (refusal !== null) return fail(refusal);
     if (consumed.codeChallenge !== null && queryChallenge !== null && queryChallenge !== consumed.codeChallenge) {
       return fail("invalid-request");

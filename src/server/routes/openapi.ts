@@ -11,7 +11,7 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../context";
-import { jsonRequestBody, parametersOf, type JsonSchema } from "../lib/openapi";
+import { jsonRequestBody, parametersOf, pathsOf, type JsonSchema } from "../lib/openapi";
 import { boundedString } from "../lib/schema";
 import { EDGEAUTH_VERSION } from "../version";
 import { anonymousBody, deanonymizeBody } from "./anonymous";
@@ -214,11 +214,7 @@ function describe(operation: EndUserOperation): JsonSchema {
 
 /** The end-user API's OpenAPI 3.1 document, served from `serverUrl` (a realm's issuer). */
 export function endUserOpenApiDocument(operations: readonly EndUserOperation[], serverUrl: string): JsonSchema {
-  const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const operation of operations) {
-    paths[operation.path] ??= {};
-    paths[operation.path]![operation.method] = describe(operation);
-  }
+  const paths = pathsOf(operations, describe);
   return {
     openapi: "3.1.0",
     info: {

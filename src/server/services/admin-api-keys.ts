@@ -9,7 +9,7 @@
 import type { RequestContext } from "../context";
 import { findUsableAdminApiKey, recordAdminApiKeyUse } from "../db/admin-api-keys";
 import { sha256Hex } from "../lib/crypto";
-import { toBase64 } from "../lib/encoding";
+import { toBase64Url } from "../lib/encoding";
 
 export const ADMIN_SCOPES = ["users:read", "users:write", "sessions:write", "keys:write", "realm:write", "audit:read"] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
@@ -29,8 +29,7 @@ export interface AdminKeyHolder {
 
 /** A fresh key secret: shown once, stored only as `sha256Hex(secret)`. */
 export function newAdminApiKeySecret(): string {
-  const base64 = toBase64(crypto.getRandomValues(new Uint8Array(ADMIN_API_KEY_BYTES)));
-  return ADMIN_API_KEY_PREFIX + base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ADMIN_API_KEY_PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(ADMIN_API_KEY_BYTES)));
 }
 
 /** The live key `presented` is, or null; its last use is noted after the answer. */

@@ -8,13 +8,14 @@
  * signing out everywhere) ends its codes too. `POST /token/exchange` turns it and the verifier into a session.
  */
 import type { RequestContext } from "../context";
-import { AUTHORIZATION_CODE_PURPOSE, consumeTicketRow, insertTicketStatement } from "../db/tickets";
+import { AUTHORIZATION_CODE_PURPOSE, consumeTicketRow } from "../db/tickets";
 import { findUserById, type Statement, type UserWithRoles } from "../db/users";
 import { AuthError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { randomAuthorizationCode, verifierMatches } from "../lib/pkce";
 import { checkMaySignIn } from "./may-sign-in";
 import { newSessionToken, type IssuedRefreshToken } from "./refresh-token";
+import { storeSecretStatement } from "./tickets";
 
 /** Long enough for a redirect and one request back; Nhost's codes live as long. */
 export const AUTHORIZATION_CODE_TTL_SECONDS = 300;
@@ -28,18 +29,7 @@ export async function newAuthorizationCode(
   codeChallenge: string,
 ): Promise<{ code: string; statement: Statement }> {
   const code = randomAuthorizationCode();
-  const now = Date.now();
-  const statement = insertTicketStatement(context.db, {
-    ticketHash: await sha256Hex(code),
-    realm: context.realm.id,
-    userId,
-    purpose: PURPOSE,
-    payload: null,
-    redirectTo: null,
-    codeChallenge,
-    createdAt: now,
-    expiresAt: now + AUTHORIZATION_CODE_TTL_SECONDS * 1000,
-  });
+  const statement = storeSecretStatement(context, await sha256Hex(code), PURPOSE, userId, AUTHORIZATION_CODE_TTL_SECONDS, { codeChallenge });
   return { code, statement };
 }
 

@@ -10,28 +10,25 @@ export type SignInRefusal = "invalid-email-password" | "disabled-user" | "unveri
  * Why `user` may not have a session at all, whatever it proved: an address the
  * access-control lists refuse (answered as Nhost does, as a wrong password),
  * disabled, or an unverified address while REQUIRE_VERIFIED_EMAIL holds
- * (anonymous users have none).
+ * (anonymous users have none). With `addressProven` (a link or a code sent to
+ * the address is the proof) an unverified address does not stop it.
  */
-export function signInRefusal(config: Config, user: UserWithRoles): SignInRefusal | null {
+export function signInRefusal(config: Config, user: UserWithRoles, { addressProven = false } = {}): SignInRefusal | null {
   if (!user.isAnonymous && user.email !== null && !emailPassesAccessControl(config.accessControl, user.email)) {
     return "invalid-email-password";
   }
   if (user.disabled) return "disabled-user";
-  if (config.requireVerifiedEmail && !user.emailVerified && !user.isAnonymous) return "unverified-user";
+  if (!addressProven && config.requireVerifiedEmail && !user.emailVerified && !user.isAnonymous) return "unverified-user";
   return null;
 }
 
 /** Throws `signInRefusal`'s code, if any. */
-export function checkMaySignIn(config: Config, user: UserWithRoles): void {
-  const refusal = signInRefusal(config, user);
+export function checkMaySignIn(config: Config, user: UserWithRoles, options: { addressProven?: boolean } = {}): void {
+  const refusal = signInRefusal(config, user, options);
   if (refusal !== null) throw new AuthError(refusal, undefined, refusal === "invalid-email-password" ? { reason: "access-control lists" } : {});
 }
 
-/**
- * Only the access-control lists and a disabled account: for a route whose proof is
- * the address itself (a link or a code), so an unverified address does not stop it.
- */
+/** `checkMaySignIn` for a route whose proof is the address itself (a link or a code). */
 export function checkAddressMaySignIn(config: Config, user: UserWithRoles): void {
-  const refusal = signInRefusal({ ...config, requireVerifiedEmail: false }, user);
-  if (refusal !== null) throw new AuthError(refusal, undefined, refusal === "invalid-email-password" ? { reason: "access-control lists" } : {});
+  checkMaySignIn(config, user, { addressProven: true });
 }

@@ -21,18 +21,23 @@ export interface TicketExtras {
   codeChallenge?: string | null;
 }
 
-/** Creates a ticket and returns its statement and the secret string to hand out once. */
-export async function newTicket(
+/**
+ * The row of a single-use secret whose SHA-256 is `secretHash`, for `purpose`,
+ * living `ttlSeconds`: tickets here, PKCE authorization codes in
+ * ./authorization-code.ts. Synchronous on purpose: a query builder returned from
+ * an async function would be awaited, that is, run.
+ */
+export function storeSecretStatement(
   context: RequestContext,
-  purpose: TicketPurpose,
+  secretHash: string,
+  purpose: string,
   userId: string,
   ttlSeconds: number,
   extra: TicketExtras = {},
 ) {
-  const ticket = `${purpose}:${crypto.randomUUID()}`;
   const now = Date.now();
-  const statement = insertTicketStatement(context.db, {
-    ticketHash: await sha256Hex(ticket),
+  return insertTicketStatement(context.db, {
+    ticketHash: secretHash,
     realm: context.realm.id,
     userId,
     purpose,
@@ -42,7 +47,18 @@ export async function newTicket(
     createdAt: now,
     expiresAt: now + ttlSeconds * 1000,
   });
-  return { ticket, statement };
+}
+
+/** Creates a ticket and returns its statement and the secret string to hand out once. */
+export async function newTicket(
+  context: RequestContext,
+  purpose: TicketPurpose,
+  userId: string,
+  ttlSeconds: number,
+  extra: TicketExtras = {},
+) {
+  const ticket = `${purpose}:${crypto.randomUUID()}`;
+  return { ticket, statement: storeSecretStatement(context, await sha256Hex(ticket), purpose, userId, ttlSeconds, extra) };
 }
 
 /**

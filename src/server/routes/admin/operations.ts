@@ -5,7 +5,7 @@
  * document is built from the list in routes/admin/openapi.ts.
  */
 import type * as z from "zod/mini";
-import { jsonRequestBody, parametersOf, type JsonSchema } from "../../lib/openapi";
+import { jsonRequestBody, parametersOf, pathsOf, type JsonSchema } from "../../lib/openapi";
 import { EDGEAUTH_VERSION } from "../../version";
 import type { AdminScope } from "./access";
 
@@ -73,11 +73,7 @@ function describe(operation: AdminOperation): JsonSchema {
 
 /** The OpenAPI 3.1 document of `operations`. */
 export function openApiDocument(operations: readonly AdminOperation[]): JsonSchema {
-  const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const operation of operations) {
-    paths[operation.path] ??= {};
-    paths[operation.path]![operation.method] = describe(operation);
-  }
+  const paths = pathsOf(operations, describe);
   return {
     openapi: "3.1.0",
     info: { title: "edgeauth admin API", version: EDGEAUTH_VERSION },
