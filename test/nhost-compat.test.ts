@@ -5,11 +5,11 @@
  * in place, so these tests see exactly what an application using it would.
  */
 import { createClient, type NhostClient } from "@nhost/nhost-js";
-import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GOOD_PASSWORD, uniqueEmail, workerFetch } from "./helpers";
+import { expectAuthError } from "./support/nhost-errors";
 
 const NEW_PASSWORD = "a different but equally long passphrase";
 
@@ -40,28 +40,6 @@ async function signedUpClient(email = uniqueEmail("nhost"), password = GOOD_PASS
   const session = response.body.session;
   if (!session?.user) throw new Error(`sign-up gave no session: ${JSON.stringify(response.body)}`);
   return { ...client, email, password, session, user: session.user };
-}
-
-/** The client throws `FetchError` for any status >= 300; this returns it for inspection. */
-async function failure(promise: Promise<unknown>): Promise<FetchError<any>> {
-  const error = await promise.then(
-    (value) => {
-      throw new Error(`expected the call to fail, it answered ${JSON.stringify((value as { body?: unknown }).body)}`);
-    },
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  return error as FetchError<any>;
-}
-
-async function expectAuthError(promise: Promise<unknown>, status: number, code: string) {
-  const error = await failure(promise);
-  expect(error.status, JSON.stringify(error.body)).toBe(status);
-  expect(error.body).toMatchObject({ status, error: code });
-  expect(typeof error.body.message).toBe("string");
-  // The client surfaces the server's message as the error's message.
-  expect(error.message).toBe(error.body.message);
-  return error;
 }
 
 afterEach(() => {

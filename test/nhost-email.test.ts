@@ -8,10 +8,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createClient, type NhostClient } from "@nhost/nhost-js";
-import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { describe, expect, it } from "vitest";
 import { api, GOOD_PASSWORD, uniqueEmail, workerFetch, appFetch } from "./helpers";
+import { expectAuthError } from "./support/nhost-errors";
 
 const NEW_PASSWORD = "a different but equally long passphrase";
 const REDIRECT_TO = "https://app.example.com/auth/callback";
@@ -72,20 +72,6 @@ async function followLink(link: URL | string, type: string): Promise<string> {
   expect(location.searchParams.get("type")).toBe(type);
   expect(location.searchParams.get("error")).toBeNull();
   return location.searchParams.get("refreshToken")!;
-}
-
-async function expectAuthError(promise: Promise<unknown>, status: number, code: string) {
-  const error = await promise.then(
-    (value) => {
-      throw new Error(`expected the call to fail, it answered ${JSON.stringify((value as { body?: unknown }).body)}`);
-    },
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  const fetchError = error as FetchError<any>;
-  expect(fetchError.status, JSON.stringify(fetchError.body)).toBe(status);
-  expect(fetchError.body).toMatchObject({ status, error: code });
-  expect(fetchError.message).toBe(fetchError.body.message);
 }
 
 async function signedUpClient(prefix: string) {

@@ -11,7 +11,6 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { createClient, type NhostClient } from "@nhost/nhost-js";
 import { generatePKCEPair } from "@nhost/nhost-js/auth";
-import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUTHORIZATION_CODE_TTL_SECONDS } from "../src/server/tokens/authorization-code";
@@ -20,6 +19,7 @@ import { s256Challenge } from "../src/server/lib/pkce";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { api, appFetch, GOOD_PASSWORD, uniqueEmail, withClockHeld } from "./helpers";
 import { SoftwareAuthenticator } from "./support/software-authenticator";
+import { expectAuthError } from "./support/nhost-errors";
 
 const REDIRECT_TO = "https://app.example.com/auth/callback";
 
@@ -99,23 +99,6 @@ async function follow(link: string, extraQuery: Record<string, string> = {}): Pr
   const response = await call(new Request(url, { redirect: "manual" }));
   expect(response.status).toBe(302);
   return new URL(response.headers.get("location")!);
-}
-
-async function failure(promise: Promise<unknown>): Promise<FetchError<any>> {
-  const error = await promise.then(
-    (value) => {
-      throw new Error(`expected a failure, got ${JSON.stringify((value as { body?: unknown }).body)}`);
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  return error as FetchError<any>;
-}
-
-async function expectAuthError(promise: Promise<unknown>, status: number, code: string) {
-  const error = await failure(promise);
-  expect(error.status, JSON.stringify(error.body)).toBe(status);
-  expect(error.body).toMatchObject({ status, error: code });
 }
 
 /** A fresh number in a reserved-for-fiction range: seven random digits. */

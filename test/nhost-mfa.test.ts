@@ -6,11 +6,11 @@
  * `exports.default.fetch`; the client's own session middleware stays in place.
  */
 import { createClient, type NhostClient } from "@nhost/nhost-js";
-import { FetchError } from "@nhost/nhost-js/fetch";
 import { MemoryStorage } from "@nhost/nhost-js/session";
 import { describe, expect, it } from "vitest";
 import { base32Decode, hotp, timeStep } from "../src/server/lib/totp";
 import { GOOD_PASSWORD, uniqueEmail, withClockHeld, workerFetch } from "./helpers";
+import { expectAuthError } from "./support/nhost-errors";
 
 /** The code an authenticator app would show for `secret` at `atMs`. */
 async function codeFor(totpSecret: string, atMs = Date.now()): Promise<string> {
@@ -25,18 +25,6 @@ function newClient(): { nhost: NhostClient; sent: { url: string; body: unknown }
     return workerFetch(url, init);
   });
   return { nhost, sent };
-}
-
-/** The client throws `FetchError` for any status >= 300. */
-async function expectAuthError(promise: Promise<unknown>, status: number, code: string) {
-  const error = await promise.then(
-    (value) => {
-      throw new Error(`expected the call to fail, it answered ${JSON.stringify((value as { body?: unknown }).body)}`);
-    },
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  expect((error as FetchError<any>).body).toMatchObject({ status, error: code });
 }
 
 /** A user who turned TOTP on through the client; the current step's code is still unused. */
