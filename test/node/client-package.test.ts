@@ -16,11 +16,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { build } from "esbuild";
 import { SignJWT, base64url, importJWK } from "jose";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKey, type GeneratedSigningKey } from "../../src/server/keys/jwk";
+import { bundleWorker } from "./worker-bundle";
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -337,22 +337,12 @@ describe("@edgeauth/client installed from its tarball into a fresh project", () 
     const issuer = await startIssuer();
     issuers.push(issuer);
     // As wrangler bundles a Worker: the workerd/worker/browser export conditions.
-    const bundle = await build({
-      absWorkingDir: project,
-      entryPoints: ["worker.mjs"],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "neutral",
-      mainFields: ["module", "main"],
-      conditions: ["workerd", "worker", "browser"],
-      logLevel: "silent",
-    });
+    const script = await bundleWorker(project, "worker.mjs");
     // Miniflare 5 takes a new options shape; the converter accepts the long-documented one.
     miniflare = new Miniflare(
       convertV4MiniflareOptions({
         modules: true,
-        script: bundle.outputFiles[0]!.text,
+        script,
         // No nodejs_compat flag: the verifier needs only fetch and WebCrypto.
         compatibilityDate: "2026-11-01",
         bindings: { EDGEAUTH_ISSUER: issuer.url },

@@ -10,18 +10,17 @@
  */
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createClient } from "@nhost/nhost-js";
 import { MemoryStorage } from "@nhost/nhost-js/session";
-import { build } from "esbuild";
 import { decodeJwt, importJWK, jwtVerify, type JWK } from "jose";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleWorker } from "./worker-bundle";
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -82,19 +81,7 @@ beforeAll(async () => {
   // The README's command, against the application's wrangler.toml.
   await run(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", ".state"], { cwd: appDir, env: OFFLINE });
 
-  const bundle = await build({
-    absWorkingDir: appDir,
-    entryPoints: ["worker.ts"],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    // As wrangler does under nodejs_compat: Node's modules are the runtime's.
-    external: ["cloudflare:*", "node:*", ...builtinModules],
-    logLevel: "silent",
-  });
+  const script = await bundleWorker(appDir, "worker.ts", { nodejsCompat: true });
   // The bindings as wrangler reads them from the application's wrangler.toml.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(appDir, "wrangler.toml"));
   const d1Databases = Object.fromEntries(
@@ -103,7 +90,7 @@ beforeAll(async () => {
   miniflare = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
-      script: bundle.outputFiles[0]!.text,
+      script,
       compatibilityDate: workerOptions.compatibilityDate as string,
       compatibilityFlags: workerOptions.compatibilityFlags as string[],
       d1Databases,

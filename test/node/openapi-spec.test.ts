@@ -6,13 +6,12 @@
  * bundled with esbuild and run on workerd (Miniflare), as test/node/library-mode does.
  */
 import { readFileSync } from "node:fs";
-import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { bundleWorker } from "./worker-bundle";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The newest published Nhost Auth spec (design §1). */
@@ -97,22 +96,11 @@ let spec: Document;
 
 beforeAll(async () => {
   spec = parse(readFileSync(SPEC_PATH, "utf8")) as Document;
-  const bundle = await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: ["src/server/index.ts"],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*", "node:*", ...builtinModules],
-    logLevel: "silent",
-  });
+  const script = await bundleWorker(REPO_ROOT, "src/server/index.ts", { nodejsCompat: true });
   miniflare = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
-      script: bundle.outputFiles[0]!.text,
+      script,
       compatibilityDate: "2026-11-01",
       compatibilityFlags: ["nodejs_compat"],
       d1Databases: { DB: "openapi-spec" },
